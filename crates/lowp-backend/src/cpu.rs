@@ -1,0 +1,158 @@
+//! The CPU backend.
+
+use crate::{Backend, BackendError, Result};
+use lowp_formats::{Format, Quantizer};
+use std::sync::Arc;
+
+/// Which implementation the CPU backend runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CpuPath {
+    /// The multithreaded, vectorised kernels (the default).
+    #[default]
+    Fast,
+    /// The scalar reference of lowp-formats, one element at a time on one thread.
+    Scalar,
+}
+
+/// A host buffer shared between tensors without copying.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuBuffer {
+    data: Arc<Vec<f32>>,
+}
+
+impl CpuBuffer {
+    /// The values.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+impl From<Vec<f32>> for CpuBuffer {
+    fn from(data: Vec<f32>) -> Self {
+        Self { data: Arc::new(data) }
+    }
+}
+
+/// The CPU backend: rayon over chunks (feature `rayon`) of vectorisable element loops.
+#[derive(Debug, Clone, Default)]
+pub struct CpuBackend {
+    path: CpuPath,
+    threads: Option<usize>,
+}
+
+impl CpuBackend {
+    /// The fast path on all threads of rayon's global pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The scalar reference path (single thread, lowp-formats' code as is).
+    pub fn scalar() -> Self {
+        Self {
+            path: CpuPath::Scalar,
+            threads: Some(1),
+        }
+    }
+
+    /// The fast path limited to `threads` threads (1 = no thread pool at all).
+    pub fn with_threads(threads: usize) -> Self {
+        Self {
+            path: CpuPath::Fast,
+            threads: Some(threads.max(1)),
+        }
+    }
+
+    /// The implementation this backend runs.
+    pub fn path(&self) -> CpuPath {
+        self.path
+    }
+
+    /// Runs `work` with this backend's thread count.
+    fn run<T: Send>(&self, work: impl FnOnce() -> T + Send) -> Result<T> {
+        match self.threads {
+            #[cfg(feature = "rayon")]
+            Some(threads) if threads > 1 => rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map(|pool| pool.install(work))
+                .map_err(|error| BackendError::Unavailable {
+                    backend: "cpu",
+                    reason: format!("cannot start {threads} threads: {error}"),
+                }),
+            _ => Ok(work()),
+        }
+    }
+
+    fn parallel(&self) -> bool {
+        cfg!(feature = "rayon") && self.threads != Some(1)
+    }
+}
+
+impl Backend for CpuBackend {
+    type Buffer = CpuBuffer;
+
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn upload(&self, data: &[f32]) -> Result<CpuBuffer> {
+        Ok(CpuBuffer::from(data.to_vec()))
+    }
+
+    async fn download(&self, buffer: &CpuBuffer) -> Result<Vec<f32>> {
+        Ok(buffer.data.as_ref().clone())
+    }
+
+    fn quantize(&self, input: &CpuBuffer, shape: &[usize], quantizer: &Quantizer) -> Result<CpuBuffer> {
+        let data = input.as_slice();
+        let product: usize = shape.iter().product();
+        if product != data.len() {
+            return Err(BackendError::Shape(format!(
+                "shape {shape:?} has {product} elements, the buffer has {}",
+                data.len()
+            )));
+        }
+        let out = match (self.path, quantizer.format()) {
+            (CpuPath::Scalar, _) | (_, Format::Block(_)) => quantizer.quantize_slice(data, shape)?,
+            (CpuPath::Fast, _) => {
+                let parallel = self.parallel();
+                self.run(|| crate::cpu::elementwise(quantizer, data, parallel))??
+            }
+        };
+        Ok(CpuBuffer::from(out))
+    }
+}
+
+/// Element-wise quantize of `data` (non-block formats), chunked over threads.
+fn elementwise(quantizer: &Quantizer, data: &[f32], parallel: bool) -> Result<Vec<f32>> {
+    let mut out = vec![0f32; data.len()];
+    const CHUNK: usize = 1 << 14;
+    let body = |(chunk_index, (source, target)): (usize, (&[f32], &mut [f32]))| -> Result<()> {
+        let start = (chunk_index * CHUNK) as u64;
+        for (offset, (x, y)) in source.iter().zip(target.iter_mut()).enumerate() {
+            let index = start + offset as u64;
+            *y = f32::from_bits(quantizer.quantize_bits(x.to_bits(), quantizer.word(index))?);
+        }
+        Ok(())
+    };
+    #[cfg(feature = "rayon")]
+    if parallel {
+        use rayon::prelude::*;
+        data.par_chunks(CHUNK)
+            .zip(out.par_chunks_mut(CHUNK))
+            .enumerate()
+            .try_for_each(body)?;
+        return Ok(out);
+    }
+    let _ = parallel;
+    data.chunks(CHUNK).zip(out.chunks_mut(CHUNK)).enumerate().try_for_each(body)?;
+    Ok(out)
+}
