@@ -1,0 +1,1 @@
+//! Benchmark rows of `lowp bench` (placeholder until the bench lands).
