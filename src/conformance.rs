@@ -4,8 +4,8 @@
 
 use crate::backend::Backend;
 use crate::formats::{
-    BlockFloatingPoint, FixedPoint, FloatingPoint, Format, FormatError, OverflowPolicy, P3109, Quantizer, Rounding,
-    SuperNormalFloat,
+    BlockFloatingPoint, FixedPoint, FloatingPoint, Format, FormatError, OverflowPolicy, P3109,
+    Quantizer, Rounding, SuperNormalFloat,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -77,10 +77,11 @@ impl Manifest {
             path: path.to_path_buf(),
             source,
         })?;
-        let file: ManifestFile = serde_json::from_str(&text).map_err(|error| ConformanceError::Malformed {
-            path: path.to_path_buf(),
-            message: error.to_string(),
-        })?;
+        let file: ManifestFile =
+            serde_json::from_str(&text).map_err(|error| ConformanceError::Malformed {
+                path: path.to_path_buf(),
+                message: error.to_string(),
+            })?;
         let folder = path.parent().unwrap_or(Path::new("."));
         Ok(Self {
             cases: file.cases,
@@ -147,7 +148,10 @@ pub enum Outcome {
 impl Outcome {
     /// Whether the case counts as passed.
     pub fn passed(&self) -> bool {
-        matches!(self, Outcome::Pass { .. } | Outcome::RejectedAsExpected { .. })
+        matches!(
+            self,
+            Outcome::Pass { .. } | Outcome::RejectedAsExpected { .. }
+        )
     }
 }
 
@@ -167,7 +171,9 @@ impl fmt::Display for Outcome {
                 f32::from_bits(*got),
                 f32::from_bits(*expected)
             ),
-            Outcome::NotRejected => write!(f, "invalid parameters were accepted (an error is required)"),
+            Outcome::NotRejected => {
+                write!(f, "invalid parameters were accepted (an error is required)")
+            }
             Outcome::Failed { message } => write!(f, "failed: {message}"),
             Outcome::Unsupported { reason } => write!(f, "not supported yet: {reason}"),
         }
@@ -213,9 +219,9 @@ impl Report {
 
     /// The cases that failed.
     pub fn failures(&self) -> impl Iterator<Item = &CaseResult> {
-        self.cases
-            .iter()
-            .filter(|case| !case.outcome.passed() && !matches!(case.outcome, Outcome::Unsupported { .. }))
+        self.cases.iter().filter(|case| {
+            !case.outcome.passed() && !matches!(case.outcome, Outcome::Unsupported { .. })
+        })
     }
 
     /// Per-op counts, ops in alphabetical order.
@@ -234,11 +240,14 @@ impl Report {
 
     /// One line: `N passed, N failed, N not supported yet`.
     pub fn summary_line(&self) -> String {
-        let total = self.per_op().values().fold(OpCounts::default(), |acc, c| OpCounts {
-            passed: acc.passed + c.passed,
-            failed: acc.failed + c.failed,
-            unsupported: acc.unsupported + c.unsupported,
-        });
+        let total = self
+            .per_op()
+            .values()
+            .fold(OpCounts::default(), |acc, c| OpCounts {
+                passed: acc.passed + c.passed,
+                failed: acc.failed + c.failed,
+                unsupported: acc.unsupported + c.unsupported,
+            });
         format!(
             "{}: {} passed, {} failed, {} not supported yet",
             self.backend, total.passed, total.failed, total.unsupported
@@ -249,7 +258,11 @@ impl Report {
 impl fmt::Display for Report {
     /// A per-op table followed by every failure and the summary line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<22} {:>7} {:>7} {:>14}", "op", "passed", "failed", "not supported")?;
+        writeln!(
+            f,
+            "{:<22} {:>7} {:>7} {:>14}",
+            "op", "passed", "failed", "not supported"
+        )?;
         for (op, counts) in self.per_op() {
             let status = if counts.failed > 0 { "FAIL" } else { "ok" };
             writeln!(
@@ -259,7 +272,11 @@ impl fmt::Display for Report {
             )?;
         }
         for failure in self.failures() {
-            writeln!(f, "FAIL {} ({}): {}", failure.id, failure.op, failure.outcome)?;
+            writeln!(
+                f,
+                "FAIL {} ({}): {}",
+                failure.id, failure.op, failure.outcome
+            )?;
         }
         write!(f, "{}", self.summary_line())
     }
@@ -294,7 +311,10 @@ pub fn run_case<B: Backend>(manifest: &Manifest, backend: &B, case: &Case) -> Ou
     );
     if !elementwise {
         return Outcome::Unsupported {
-            reason: format!("op {} (quantized GEMM and layers come with a later issue)", case.op),
+            reason: format!(
+                "op {} (quantized GEMM and layers come with a later issue)",
+                case.op
+            ),
         };
     }
     let quantizer = match quantizer_of(case) {
@@ -321,10 +341,20 @@ fn quantize_and_compare<B: Backend>(
     case: &Case,
     quantizer: &Quantizer,
 ) -> Result<Outcome, String> {
-    let input_name = case.input.as_str().ok_or("element-wise case without a single input file")?;
-    let input = manifest.read_vector(input_name).map_err(|e| e.to_string())?;
-    let expected_name = case.expected.as_deref().ok_or("case without an expected file")?;
-    let expected = manifest.read_vector(expected_name).map_err(|e| e.to_string())?;
+    let input_name = case
+        .input
+        .as_str()
+        .ok_or("element-wise case without a single input file")?;
+    let input = manifest
+        .read_vector(input_name)
+        .map_err(|e| e.to_string())?;
+    let expected_name = case
+        .expected
+        .as_deref()
+        .ok_or("case without an expected file")?;
+    let expected = manifest
+        .read_vector(expected_name)
+        .map_err(|e| e.to_string())?;
     let shape = case.shape.clone().unwrap_or_else(|| vec![input.len()]);
     let buffer = backend.upload(&input).map_err(|e| e.to_string())?;
     let output = backend
@@ -338,7 +368,11 @@ fn quantize_and_compare<B: Backend>(
 pub fn compare(input: &[f32], got: &[f32], expected: &[f32]) -> Outcome {
     if got.len() != expected.len() {
         return Outcome::Failed {
-            message: format!("{} outputs for {} expected values", got.len(), expected.len()),
+            message: format!(
+                "{} outputs for {} expected values",
+                got.len(),
+                expected.len()
+            ),
         };
     }
     let same = |a: f32, b: f32| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
@@ -376,16 +410,25 @@ pub fn quantizer_of(case: &Case) -> Result<Quantizer, String> {
     let unsigned = |key: &str| -> Result<u32, String> {
         u32::try_from(int(key)?).map_err(|_| format!("parameter `{key}` out of range"))
     };
-    let flag = |key: &str, default: bool| params.get(key).and_then(Value::as_bool).unwrap_or(default);
+    let flag =
+        |key: &str, default: bool| params.get(key).and_then(Value::as_bool).unwrap_or(default);
     let fmt_err = |e: FormatError| e.to_string();
     let format = match case.op.as_str() {
         "float_quantize" => {
             if params.get("preset").and_then(Value::as_str) == Some("e4m3fn") {
-                Format::Float(FloatingPoint::ocp_e4m3fn(flag("subnormals", true), flag("saturate", false)))
+                Format::Float(FloatingPoint::ocp_e4m3fn(
+                    flag("subnormals", true),
+                    flag("saturate", false),
+                ))
             } else {
                 Format::Float(
-                    FloatingPoint::new(unsigned("exp")?, unsigned("man")?, flag("subnormals", true), flag("saturate", false))
-                        .map_err(fmt_err)?,
+                    FloatingPoint::new(
+                        unsigned("exp")?,
+                        unsigned("man")?,
+                        flag("subnormals", true),
+                        flag("saturate", false),
+                    )
+                    .map_err(fmt_err)?,
                 )
             }
         }
@@ -406,29 +449,48 @@ pub fn quantizer_of(case: &Case) -> Result<Quantizer, String> {
             .map_err(fmt_err)?,
         ),
         "binary8_quantize" | "binaryK_quantize" => {
-            let k = if case.op == "binary8_quantize" { 8 } else { unsigned("K")? };
+            let k = if case.op == "binary8_quantize" {
+                8
+            } else {
+                unsigned("K")?
+            };
             let policy = params
                 .get("overflow_policy")
                 .and_then(Value::as_str)
                 .unwrap_or("saturate_maxfloat");
-            let overflow =
-                OverflowPolicy::from_name(policy).ok_or_else(|| format!("unknown overflow_policy `{policy}`"))?;
+            let overflow = OverflowPolicy::from_name(policy)
+                .ok_or_else(|| format!("unknown overflow_policy `{policy}`"))?;
             Format::P3109(
-                P3109::new(k, unsigned("P")?, flag("is_signed", true), flag("subnormals", true), overflow)
-                    .map_err(fmt_err)?,
+                P3109::new(
+                    k,
+                    unsigned("P")?,
+                    flag("is_signed", true),
+                    flag("subnormals", true),
+                    overflow,
+                )
+                .map_err(fmt_err)?,
             )
         }
         "superfp_quantize" => {
             let lo = unsigned("binades_l").or_else(|_| unsigned("binades"))?;
             let hi = unsigned("binades_u").or_else(|_| unsigned("binades"))?;
             Format::SuperFp(
-                SuperNormalFloat::new(unsigned("exp")?, unsigned("man")?, lo, hi, flag("saturate", false))
-                    .map_err(fmt_err)?,
+                SuperNormalFloat::new(
+                    unsigned("exp")?,
+                    unsigned("man")?,
+                    lo,
+                    hi,
+                    flag("saturate", false),
+                )
+                .map_err(fmt_err)?,
             )
         }
         other => return Err(format!("op {other} is not element-wise")),
     };
-    let name = params.get("rounding").and_then(Value::as_str).unwrap_or("nearest");
+    let name = params
+        .get("rounding")
+        .and_then(Value::as_str)
+        .unwrap_or("nearest");
     let bits = match params.get("bits") {
         None | Some(Value::Null) => None,
         Some(value) => Some(
@@ -438,11 +500,16 @@ pub fn quantizer_of(case: &Case) -> Result<Quantizer, String> {
                 .ok_or_else(|| format!("bits = {value} is not a small integer"))?,
         ),
     };
-    let rounding = Rounding::from_name(name, bits, format.default_stochastic_bits()).map_err(fmt_err)?;
+    let rounding =
+        Rounding::from_name(name, bits, format.default_stochastic_bits()).map_err(fmt_err)?;
     let seed = match params.get("seed") {
         None | Some(Value::Null) => 0,
-        Some(Value::String(text)) => text.parse::<u64>().map_err(|_| format!("seed `{text}` is not a u64"))?,
-        Some(value) => value.as_u64().ok_or_else(|| format!("seed {value} is not a u64"))?,
+        Some(Value::String(text)) => text
+            .parse::<u64>()
+            .map_err(|_| format!("seed `{text}` is not a u64"))?,
+        Some(value) => value
+            .as_u64()
+            .ok_or_else(|| format!("seed {value} is not a u64"))?,
     };
     Quantizer::new(format, rounding, seed).map_err(fmt_err)
 }

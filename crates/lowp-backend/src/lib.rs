@@ -39,5 +39,10 @@ pub trait Backend {
     /// Quantizes a row-major tensor of `shape` held in `input` with `quantizer`:
     /// `out[i] = Q(in[i])`, element `i` drawing random word `i` (SEMANTICS.md §3); block formats
     /// share one exponent per block along the format's `dim`.
-    fn quantize(&self, input: &Self::Buffer, shape: &[usize], quantizer: &Quantizer) -> Result<Self::Buffer>;
+    fn quantize(
+        &self,
+        input: &Self::Buffer,
+        shape: &[usize],
+        quantizer: &Quantizer,
+    ) -> Result<Self::Buffer>;
 }

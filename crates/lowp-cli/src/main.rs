@@ -1,1 +1,124 @@
-fn main(){}
+//! `lowp`: the command-line tool of lowp, simulated low-precision arithmetic.
+//!
+//! ```text
+//! lowp formats                       the preset formats and their figures
+//! lowp show SPEC                     one format in full, with all codes of formats up to 8 bits
+//! lowp quantize --format SPEC --rounding MODE --input IN --output OUT ...
+//! lowp conformance --manifest PATH   run conformance vectors (exit 1 on any failure)
+//! lowp bench [--json] [--n N]        quantize throughput
+//! ```
+//! Bad input gives one line `error: ...` on stderr and exit status 2; no output file is left.
+
+mod bench;
+mod conformance;
+mod describe;
+mod npy;
+mod quantize;
+mod table;
+mod tensor_file;
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+use lowp::backend::{Backend, CpuBackend};
+use lowp::formats::Format;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The backends `--backend` accepts.
+const BACKENDS: [&str; 1] = ["cpu"];
+
+/// Exit status of bad input (the same as clap's usage errors).
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status of `lowp conformance` when a case fails.
+const EXIT_FAILED: u8 = 1;
+
+/// Simulated low-precision arithmetic: inspect number formats, quantize tensors, check
+/// conformance vectors and measure throughput.
+#[derive(Debug, Parser)]
+#[command(name = "lowp", version)]
+struct Cli {
+    /// Compute backend (available: cpu).
+    #[arg(long, global = true, value_name = "NAME", default_value = "cpu")]
+    backend: String,
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the preset formats: bits, bias, max, min normal, min subnormal, epsilon.
+    Formats,
+    /// Describe one format, with a table of all codes for formats of at most 8 bits.
+    Show {
+        /// Format SPEC, e.g. `e4m3`, `fp16(subnormals=false)`, `binary8(p=3)`, `fixed(wl=8,fl=4)`.
+        spec: String,
+    },
+    /// Quantize a .f32 or .npy tensor file.
+    Quantize(quantize::QuantizeArgs),
+    /// Run a conformance vectors manifest; exit status 1 when any case fails.
+    Conformance {
+        /// The manifest.json (its vectors lie in `vectors/` beside it).
+        #[arg(long, value_name = "PATH")]
+        manifest: PathBuf,
+        /// Print every case, not only the failures.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Measure quantize throughput.
+    Bench {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Elements per measurement.
+        #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+        n: usize,
+    },
+}
+
+/// Parses the command line (clap exits with status 2 on usage errors), runs it, and reports any
+/// error as one `error: ...` line on stderr with exit status 2.
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    match run(&cli, &mut stdout) {
+        Ok(code) => code,
+        Err(error) => {
+            // One line, whatever the error chain holds.
+            let message = format!("{error:#}").replace('\n', " ");
+            eprintln!("error: {message}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+/// Runs `cli` on the backend it names, printing to `out`.
+fn run(cli: &Cli, out: &mut impl Write) -> Result<ExitCode> {
+    match cli.backend.as_str() {
+        "cpu" => execute(&cli.command, &CpuBackend::new(), out),
+        other => bail!(
+            "unknown backend '{other}'; available backends: {}",
+            BACKENDS.join(", ")
+        ),
+    }
+}
+
+/// Runs `command` on `backend`, printing to `out`.
+fn execute<B: Backend>(command: &Command, backend: &B, out: &mut impl Write) -> Result<ExitCode> {
+    match command {
+        Command::Formats => out.write_all(describe::formats()?.as_bytes())?,
+        Command::Show { spec } => {
+            out.write_all(describe::show(&spec.parse::<Format>()?)?.as_bytes())?
+        }
+        Command::Quantize(args) => quantize::run(backend, args)?,
+        Command::Conformance { manifest, verbose } => {
+            if !conformance::run(backend, manifest, *verbose, out)? {
+                return Ok(ExitCode::from(EXIT_FAILED));
+            }
+        }
+        Command::Bench { json, n } => bench::run(*n, *json, out)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

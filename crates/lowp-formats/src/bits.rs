@@ -109,7 +109,15 @@ mod tests {
 
     #[test]
     fn compose_inverts_split() {
-        for u in [1u32, 2, 0x7F_FFFF, 0x80_0000, 0x3F80_0000, 0x7F7F_FFFF, 0x1234_5678] {
+        for u in [
+            1u32,
+            2,
+            0x7F_FFFF,
+            0x80_0000,
+            0x3F80_0000,
+            0x7F7F_FFFF,
+            0x1234_5678,
+        ] {
             let (m, e) = split(u);
             assert_eq!(compose(m, e), u, "{u:#x}");
         }
@@ -118,11 +126,23 @@ mod tests {
     #[test]
     fn rounding_carries_into_the_next_binade() {
         // 1.9999999 rounded to quantum 2^-1 gives 2.0.
-        assert_eq!(round_to_quantum(0x3FFF_FFFF, -1, Rounding::Nearest, None, false, 0), 0x4000_0000);
+        assert_eq!(
+            round_to_quantum(0x3FFF_FFFF, -1, Rounding::Nearest, None, false, 0),
+            0x4000_0000
+        );
         // The largest subnormal rounded to 2^-126 gives the smallest normal.
-        assert_eq!(round_to_quantum(0x007F_FFFF, -126, Rounding::Nearest, None, false, 0), 0x0080_0000);
+        assert_eq!(
+            round_to_quantum(0x007F_FFFF, -126, Rounding::Nearest, None, false, 0),
+            0x0080_0000
+        );
         // Ties go to even: 2.5 with quantum 1 -> 2, 3.5 -> 4.
-        assert_eq!(round_to_quantum(0x4020_0000, 0, Rounding::Nearest, None, false, 0), 0x4000_0000);
-        assert_eq!(round_to_quantum(0x4060_0000, 0, Rounding::Nearest, None, false, 0), 0x4080_0000);
+        assert_eq!(
+            round_to_quantum(0x4020_0000, 0, Rounding::Nearest, None, false, 0),
+            0x4000_0000
+        );
+        assert_eq!(
+            round_to_quantum(0x4060_0000, 0, Rounding::Nearest, None, false, 0),
+            0x4080_0000
+        );
     }
 }

@@ -21,10 +21,16 @@ impl BlockFloatingPoint {
     /// A block format; `2 <= wl <= 24` and `dim >= -1`, else an error.
     pub fn new(wl: u32, dim: i32) -> Result<Self> {
         if !(2..=24).contains(&wl) {
-            return Err(invalid("block", alloc::format!("wl = {wl}, must be in 2..=24")));
+            return Err(invalid(
+                "block",
+                alloc::format!("wl = {wl}, must be in 2..=24"),
+            ));
         }
         if dim < -1 {
-            return Err(invalid("block", alloc::format!("dim = {dim}, must be -1 or an axis >= 0")));
+            return Err(invalid(
+                "block",
+                alloc::format!("dim = {dim}, must be -1 or an axis >= 0"),
+            ));
         }
         Ok(Self { wl, dim })
     }
@@ -59,7 +65,12 @@ impl BlockFloatingPoint {
         }
         let inner: usize = shape[axis + 1..].iter().product();
         let extent = shape[axis];
-        Ok(((0..len).map(|i| (i / inner.max(1)) % extent.max(1)).collect(), extent))
+        Ok((
+            (0..len)
+                .map(|i| (i / inner.max(1)) % extent.max(1))
+                .collect(),
+            extent,
+        ))
     }
 
     /// The shared exponent of a block from the magnitudes of its elements: `floor(log2 max|x|)`

@@ -19,12 +19,17 @@ impl FixedPoint {
     /// binary32 value), else an error.
     pub fn new(wl: u32, fl: i32, clamp: bool, symmetric: bool) -> Result<Self> {
         if !(1..=32).contains(&wl) {
-            return Err(invalid("fixed", alloc::format!("wl = {wl}, must be in 1..=32")));
+            return Err(invalid(
+                "fixed",
+                alloc::format!("wl = {wl}, must be in 1..=32"),
+            ));
         }
         if !(-127..=149).contains(&fl) {
             return Err(invalid(
                 "fixed",
-                alloc::format!("fl = {fl}: the grid 2^-fl must be a binary32 value (-127 <= fl <= 149)"),
+                alloc::format!(
+                    "fl = {fl}: the grid 2^-fl must be a binary32 value (-127 <= fl <= 149)"
+                ),
             ));
         }
         Ok(Self {
@@ -100,7 +105,11 @@ impl FixedPoint {
         let shift = 32 - self.wl;
         let integer = ((code << shift) as i32) >> shift;
         let magnitude = compose(integer.unsigned_abs(), -self.fl);
-        f32::from_bits(if integer < 0 { SIGN_BIT | magnitude } else { magnitude })
+        f32::from_bits(if integer < 0 {
+            SIGN_BIT | magnitude
+        } else {
+            magnitude
+        })
     }
 }
 

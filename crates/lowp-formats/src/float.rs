@@ -31,10 +31,16 @@ impl FloatingPoint {
     /// An IEEE-style format; `2 <= exp <= 8` and `man <= 23`, else an error.
     pub fn new(exp: u32, man: u32, subnormals: bool, saturate: bool) -> Result<Self> {
         if !(2..=8).contains(&exp) {
-            return Err(invalid("float", alloc::format!("exp = {exp}, must be in 2..=8")));
+            return Err(invalid(
+                "float",
+                alloc::format!("exp = {exp}, must be in 2..=8"),
+            ));
         }
         if man > 23 {
-            return Err(invalid("float", alloc::format!("man = {man}, must be in 0..=23")));
+            return Err(invalid(
+                "float",
+                alloc::format!("man = {man}, must be in 0..=23"),
+            ));
         }
         Ok(Self {
             exp,
@@ -148,7 +154,9 @@ impl FloatingPoint {
                     f32::NAN
                 }
             }
-            FloatKind::OcpE4m3Fn if field == all_ones && mantissa == (1 << self.man) - 1 => f32::NAN,
+            FloatKind::OcpE4m3Fn if field == all_ones && mantissa == (1 << self.man) - 1 => {
+                f32::NAN
+            }
             _ => {
                 let emin = 1 - self.bias();
                 if field == 0 {

@@ -5,7 +5,7 @@ use crate::bits::pow2;
 use crate::block::BlockFloatingPoint;
 use crate::error::{FormatError, Result};
 use crate::fixed::FixedPoint;
-use crate::float::FloatingPoint;
+use crate::float::{FloatKind, FloatingPoint};
 use crate::p3109::P3109;
 use crate::superfp::SuperNormalFloat;
 use alloc::string::ToString;
@@ -79,7 +79,8 @@ impl CodeClass {
 impl Format {
     /// The named presets of SEMANTICS.md §4, in table order: fp32, tf32, bf16, fp16, e5m2, e4m3
     /// (IEEE-like, max 240) and e4m3fn (OCP, max 448).
-    pub const PRESET_NAMES: [&'static str; 7] = ["fp32", "tf32", "bf16", "fp16", "e5m2", "e4m3", "e4m3fn"];
+    pub const PRESET_NAMES: [&'static str; 7] =
+        ["fp32", "tf32", "bf16", "fp16", "e5m2", "e4m3", "e4m3fn"];
 
     /// A named preset with subnormals on and saturation off (`e4m3_ieee` is accepted for `e4m3`).
     pub fn preset(name: &str) -> Result<Self> {
@@ -94,7 +95,9 @@ impl Format {
             _ => {
                 return Err(FormatError::Parse {
                     input: name.to_string(),
-                    message: "unknown preset; expected fp32, tf32, bf16, fp16, e5m2, e4m3 or e4m3fn".to_string(),
+                    message:
+                        "unknown preset; expected fp32, tf32, bf16, fp16, e5m2, e4m3 or e4m3fn"
+                            .to_string(),
                 });
             }
         };
@@ -140,7 +143,8 @@ impl Format {
                     bias: Some(f.bias()),
                     max: value(f.max_bits()),
                     min_normal: value(pow2(emin)),
-                    min_subnormal: (f.subnormals() && f.man() > 0).then(|| value(pow2(emin - f.man() as i32))),
+                    min_subnormal: (f.subnormals() && f.man() > 0)
+                        .then(|| value(pow2(emin - f.man() as i32))),
                     epsilon: value(pow2(-(f.man() as i32))),
                     finite_values: 2 * f.positive_finite_count() + 1,
                 }
@@ -177,7 +181,11 @@ impl Format {
                     min_normal: value(pow2(emin)),
                     min_subnormal: (p.subnormals() && man > 0).then(|| value(pow2(emin - man))),
                     epsilon: value(pow2(-man)),
-                    finite_values: if p.signed() { 2 * positive + 1 } else { positive + 1 },
+                    finite_values: if p.signed() {
+                        2 * positive + 1
+                    } else {
+                        positive + 1
+                    },
                 }
             }
             Format::SuperFp(s) => FormatInfo {
@@ -247,7 +255,11 @@ impl Format {
                 !f.subnormals() && field == 0 && value != 0.0
             }
             Format::P3109(p) => {
-                let magnitude = if p.signed() { code & ((1 << (bits - 1)) - 1) } else { code };
+                let magnitude = if p.signed() {
+                    code & ((1 << (bits - 1)) - 1)
+                } else {
+                    code
+                };
                 !p.subnormals() && p.is_subnormal_code(magnitude)
             }
             Format::Fixed(f) => f.symmetric() && code == 1 << (bits - 1),
@@ -267,36 +279,89 @@ impl Format {
         })
     }
 
-    /// The packed code of `value`, which must be a value of the format (NaN gives the canonical NaN
-    /// code). Scans the at most 2^16 codes.
+    /// The packed code of `value`, which must be a value of the format (NaN gives the format's
+    /// canonical NaN code; -0 gives +0's code in one-zero formats). Binary search over the
+    /// magnitude codes, whose values increase with the code.
     pub fn encode(&self, value: f32) -> Result<u32> {
         let bits = self.code_bits()?;
-        let mut nan_code = None;
-        for code in 0..(1u32 << bits) {
-            let decoded = self.decode(code)?;
-            if decoded.is_nan() {
-                if nan_code.is_none() && self.classify(code)? == CodeClass::NaN {
-                    nan_code = Some(code);
-                }
-                continue;
-            }
-            if decoded.to_bits() == value.to_bits() && self.classify(code)? != CodeClass::Unused {
-                return Ok(code);
-            }
-        }
-        if value.is_nan() {
-            if let Some(code) = nan_code {
-                return Ok(code);
-            }
-        }
-        // One-zero formats encode -0 as their only zero.
-        if value == 0.0 {
-            return self.encode(0.0);
-        }
-        Err(FormatError::NoCode {
+        let not_a_value = |message: alloc::string::String| FormatError::NoCode {
             format: self.to_string(),
-            message: alloc::format!("{value:e} (bits {:#010x}) is not a value of the format", value.to_bits()),
-        })
+            message,
+        };
+        if let Format::Fixed(f) = self {
+            let step = f32::from_bits(pow2(-f.fl()));
+            let quanta = value / step;
+            let code = quanta as i64;
+            let in_range = (-(1i64 << (bits - 1)) + i64::from(f.symmetric())..(1i64 << (bits - 1)))
+                .contains(&code);
+            if !value.is_finite() || code as f32 != quanta || !in_range {
+                return Err(not_a_value(alloc::format!(
+                    "{value:e} is not a value of the format"
+                )));
+            }
+            return Ok((code as u32) & ((1u32 << bits) - 1));
+        }
+        let (sign_bit, top_magnitude, nan_code) = match self {
+            Format::Float(f) => {
+                let width = f.exp() + f.man();
+                let field_ones = ((1u32 << f.exp()) - 1) << f.man();
+                match f.kind() {
+                    FloatKind::Ieee => (
+                        Some(width),
+                        field_ones,
+                        (f.man() > 0).then(|| field_ones | (1 << (f.man() - 1))),
+                    ),
+                    FloatKind::OcpE4m3Fn => (Some(width), 0x7E, Some(0x7F)),
+                }
+            }
+            Format::P3109(p) if p.signed() => (
+                Some(p.k() - 1),
+                (1u32 << (p.k() - 1)) - 1,
+                Some(1u32 << (p.k() - 1)),
+            ),
+            Format::P3109(p) => (None, (1u32 << p.k()) - 2, Some((1u32 << p.k()) - 1)),
+            Format::SuperFp(s) => (
+                Some(s.exp() + s.man()),
+                (1u32 << (s.exp() + s.man())) - 1,
+                None,
+            ),
+            Format::Fixed(_) | Format::Block(_) => {
+                unreachable!("handled above / rejected by code_bits")
+            }
+        };
+        if value.is_nan() {
+            return nan_code.ok_or_else(|| not_a_value("the format has no NaN code".to_string()));
+        }
+        let negative = value.is_sign_negative();
+        let magnitude = value.abs().to_bits();
+        // Lowest magnitude code whose value is >= |value|.
+        let (mut low, mut high) = (0u32, top_magnitude);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.decode(middle)?.to_bits() < magnitude {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        if self.decode(low)?.to_bits() != magnitude || self.classify(low)? == CodeClass::Unused {
+            return Err(not_a_value(alloc::format!(
+                "{value:e} (bits {:#010x}) is not a value of the format",
+                value.to_bits()
+            )));
+        }
+        match (negative, sign_bit) {
+            (false, _) => Ok(low),
+            (true, Some(shift))
+                if low != 0 || matches!(self, Format::Float(_) | Format::SuperFp(_)) =>
+            {
+                Ok(low | (1 << shift))
+            }
+            (true, _) if low == 0 => Ok(0),
+            (true, _) => Err(not_a_value(alloc::format!(
+                "{value:e} is negative and the format is unsigned"
+            ))),
+        }
     }
 
     /// Name of the format if it is an unmodified preset.
@@ -306,4 +371,3 @@ impl Format {
             .find(|name| Format::preset(name).is_ok_and(|preset| preset == *self))
     }
 }
-

@@ -54,10 +54,19 @@ pub struct P3109 {
 impl P3109 {
     /// A P3109 format; `3 <= k <= 16`, `1 <= p < k` (signed) or `1 <= p <= k` (unsigned), and a
     /// range inside binary32 (`k - p <= 8` signed, `<= 7` unsigned), else an error.
-    pub fn new(k: u32, p: u32, signed: bool, subnormals: bool, overflow: OverflowPolicy) -> Result<Self> {
+    pub fn new(
+        k: u32,
+        p: u32,
+        signed: bool,
+        subnormals: bool,
+        overflow: OverflowPolicy,
+    ) -> Result<Self> {
         let family = if k == 8 { "binary8" } else { "binary" };
         if !(3..=16).contains(&k) {
-            return Err(invalid(family, alloc::format!("K = {k}, must be in 3..=16")));
+            return Err(invalid(
+                family,
+                alloc::format!("K = {k}, must be in 3..=16"),
+            ));
         }
         let p_max = if signed { k - 1 } else { k };
         if !(1..=p_max).contains(&p) {
@@ -73,7 +82,9 @@ impl P3109 {
         if exponent_bits > 8 {
             return Err(invalid(
                 family,
-                alloc::format!("K = {k}, P = {p} has {exponent_bits} exponent bits: its range exceeds binary32"),
+                alloc::format!(
+                    "K = {k}, P = {p} has {exponent_bits} exponent bits: its range exceeds binary32"
+                ),
             ));
         }
         Ok(Self {
@@ -139,7 +150,10 @@ impl P3109 {
         if field == 0 {
             compose(mantissa, 1 - self.bias() - man as i32)
         } else {
-            compose((1 << man) | mantissa, field as i32 - self.bias() - man as i32)
+            compose(
+                (1 << man) | mantissa,
+                field as i32 - self.bias() - man as i32,
+            )
         }
     }
 
@@ -196,7 +210,11 @@ impl P3109 {
 
     /// Number of finite positive values.
     pub fn positive_finite_count(&self) -> u64 {
-        let unused_subnormals = if self.subnormals { 0 } else { (1u64 << (self.p - 1)) - 1 };
+        let unused_subnormals = if self.subnormals {
+            0
+        } else {
+            (1u64 << (self.p - 1)) - 1
+        };
         u64::from(self.max_code()) - unused_subnormals
     }
 }

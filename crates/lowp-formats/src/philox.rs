@@ -83,11 +83,24 @@ mod tests {
 
     #[test]
     fn mul_hi_lo_matches_u64() {
-        let samples = [0u32, 1, 0xFFFF, 0x10000, 0xFFFF_FFFF, 0xD251_1F53, 0x1234_5678, 0x8000_0000];
+        let samples = [
+            0u32,
+            1,
+            0xFFFF,
+            0x10000,
+            0xFFFF_FFFF,
+            0xD251_1F53,
+            0x1234_5678,
+            0x8000_0000,
+        ];
         for &a in &samples {
             for &b in &samples {
                 let p = u64::from(a) * u64::from(b);
-                assert_eq!(mul_hi_lo(a, b), ((p >> 32) as u32, p as u32), "{a:#x} * {b:#x}");
+                assert_eq!(
+                    mul_hi_lo(a, b),
+                    ((p >> 32) as u32, p as u32),
+                    "{a:#x} * {b:#x}"
+                );
             }
         }
     }

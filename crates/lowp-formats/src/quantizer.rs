@@ -79,14 +79,16 @@ impl Quantizer {
             Format::Fixed(f) => Ok(f.quantize_bits(x, self.rounding, word)),
             Format::SuperFp(s) => Ok(s.quantize_bits(x)),
             Format::Block(_) => Err(FormatError::Shape(
-                "block formats quantize whole tensors (quantize_slice), not single elements".to_string(),
+                "block formats quantize whole tensors (quantize_slice), not single elements"
+                    .to_string(),
             )),
         }
     }
 
     /// Quantizes element `index` of a tensor (element-wise formats).
     pub fn quantize_value(&self, x: f32, index: u64) -> Result<f32> {
-        self.quantize_bits(x.to_bits(), self.word(index)).map(f32::from_bits)
+        self.quantize_bits(x.to_bits(), self.word(index))
+            .map(f32::from_bits)
     }
 
     /// The scalar reference: quantizes a row-major tensor of `shape` (its product must equal
@@ -114,8 +116,14 @@ impl Quantizer {
                     .zip(&block_of)
                     .enumerate()
                     .map(|(i, (x, &b))| {
-                        let shared = crate::block::BlockFloatingPoint::shared_exponent(max_magnitude[b]);
-                        f32::from_bits(block.quantize_element(x.to_bits(), shared, self.rounding, self.word(i as u64)))
+                        let shared =
+                            crate::block::BlockFloatingPoint::shared_exponent(max_magnitude[b]);
+                        f32::from_bits(block.quantize_element(
+                            x.to_bits(),
+                            shared,
+                            self.rounding,
+                            self.word(i as u64),
+                        ))
                     })
                     .collect())
             }

@@ -163,7 +163,11 @@ pub fn rounds_away(
     word: u32,
 ) -> bool {
     // remainder < 2^24, so for shift > 24 it is below half a quantum.
-    let half = if shift > 24 { u32::MAX } else { 1u32 << (shift - 1) };
+    let half = if shift > 24 {
+        u32::MAX
+    } else {
+        1u32 << (shift - 1)
+    };
     match mode {
         Rounding::Nearest => remainder > half || (remainder == half && kept_is_odd),
         Rounding::NearestAway => remainder >= half,

@@ -34,13 +34,23 @@ struct Keys<'a> {
 impl<'a> Keys<'a> {
     fn parse(input: &'a str, body: &'a str) -> Result<Self> {
         let mut pairs: Vec<(&str, &str)> = Vec::new();
-        for item in body.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        for item in body
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
             let Some((key, value)) = item.split_once('=') else {
-                return Err(parse_error(input, alloc::format!("`{item}` is not key=value")));
+                return Err(parse_error(
+                    input,
+                    alloc::format!("`{item}` is not key=value"),
+                ));
             };
             let key = key.trim();
             if pairs.iter().any(|(seen, _)| *seen == key) {
-                return Err(parse_error(input, alloc::format!("key `{key}` given twice")));
+                return Err(parse_error(
+                    input,
+                    alloc::format!("key `{key}` given twice"),
+                ));
             }
             pairs.push((key, value.trim()));
         }
@@ -55,9 +65,12 @@ impl<'a> Keys<'a> {
     fn int<T: FromStr>(&mut self, key: &str) -> Result<Option<T>> {
         self.take(key)
             .map(|value| {
-                value
-                    .parse::<T>()
-                    .map_err(|_| parse_error(self.input, alloc::format!("{key} = `{value}` is not an integer in range")))
+                value.parse::<T>().map_err(|_| {
+                    parse_error(
+                        self.input,
+                        alloc::format!("{key} = `{value}` is not an integer in range"),
+                    )
+                })
             })
             .transpose()
     }
@@ -82,7 +95,10 @@ impl<'a> Keys<'a> {
     fn finish(self) -> Result<()> {
         match self.pairs.first() {
             None => Ok(()),
-            Some((key, _)) => Err(parse_error(self.input, alloc::format!("unknown key `{key}`"))),
+            Some((key, _)) => Err(parse_error(
+                self.input,
+                alloc::format!("unknown key `{key}`"),
+            )),
         }
     }
 }
@@ -131,7 +147,11 @@ impl FromStr for Format {
                 keys.int("dim")?.unwrap_or(-1),
             )?),
             "binary8" | "binary" => {
-                let k = if name == "binary8" { 8 } else { keys.required("k")? };
+                let k = if name == "binary8" {
+                    8
+                } else {
+                    keys.required("k")?
+                };
                 let p = keys.required("p")?;
                 let signed = keys.flag("signed", true)?;
                 let subnormals = keys.flag("subnormals", true)?;
@@ -155,14 +175,22 @@ impl FromStr for Format {
                     None => (1, 1),
                     Some(value) => parse_binades(input, value)?,
                 };
-                Format::SuperFp(SuperNormalFloat::new(exp, man, lo, hi, keys.flag("saturate", false)?)?)
+                Format::SuperFp(SuperNormalFloat::new(
+                    exp,
+                    man,
+                    lo,
+                    hi,
+                    keys.flag("saturate", false)?,
+                )?)
             }
             preset => match Format::preset(preset)? {
                 Format::Float(f) => {
                     let subnormals = keys.flag("subnormals", true)?;
                     let saturate = keys.flag("saturate", false)?;
                     Format::Float(match f.kind() {
-                        FloatKind::Ieee => FloatingPoint::new(f.exp(), f.man(), subnormals, saturate)?,
+                        FloatKind::Ieee => {
+                            FloatingPoint::new(f.exp(), f.man(), subnormals, saturate)?
+                        }
                         FloatKind::OcpE4m3Fn => FloatingPoint::ocp_e4m3fn(subnormals, saturate),
                     })
                 }
@@ -176,9 +204,12 @@ impl FromStr for Format {
 
 fn parse_binades(input: &str, value: &str) -> Result<(u32, u32)> {
     let number = |text: &str| {
-        text.trim()
-            .parse::<u32>()
-            .map_err(|_| parse_error(input, alloc::format!("binades = `{value}` must be N or LO:HI")))
+        text.trim().parse::<u32>().map_err(|_| {
+            parse_error(
+                input,
+                alloc::format!("binades = `{value}` must be N or LO:HI"),
+            )
+        })
     };
     match value.split_once(':') {
         Some((lo, hi)) => Ok((number(lo)?, number(hi)?)),

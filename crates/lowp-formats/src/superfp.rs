@@ -1,7 +1,9 @@
 //! SuperNormalFloat `superfp(exp, man, binades, saturate)` (SEMANTICS.md §8): a float whose
 //! lowest and highest binades are replaced by log-coded pure powers of two.
 
-use crate::bits::{INF_BITS, QUIET_BIT, SIGN_BIT, compose, exponent_of, pow2, round_to_quantum, split};
+use crate::bits::{
+    INF_BITS, QUIET_BIT, SIGN_BIT, compose, exponent_of, pow2, round_to_quantum, split,
+};
 use crate::error::{Result, invalid};
 use crate::rounding::Rounding;
 
@@ -23,12 +25,24 @@ pub struct SuperNormalFloat {
 impl SuperNormalFloat {
     /// A superfp format; `2 <= exp <= 8`, `man <= 23`, `binades_lo, binades_hi >= 1` and together
     /// leaving at least one linear binade, else an error.
-    pub fn new(exp: u32, man: u32, binades_lo: u32, binades_hi: u32, saturate: bool) -> Result<Self> {
+    pub fn new(
+        exp: u32,
+        man: u32,
+        binades_lo: u32,
+        binades_hi: u32,
+        saturate: bool,
+    ) -> Result<Self> {
         if !(2..=8).contains(&exp) {
-            return Err(invalid("superfp", alloc::format!("exp = {exp}, must be in 2..=8")));
+            return Err(invalid(
+                "superfp",
+                alloc::format!("exp = {exp}, must be in 2..=8"),
+            ));
         }
         if man > 23 {
-            return Err(invalid("superfp", alloc::format!("man = {man}, must be in 0..=23")));
+            return Err(invalid(
+                "superfp",
+                alloc::format!("man = {man}, must be in 0..=23"),
+            ));
         }
         if binades_lo == 0 || binades_hi == 0 {
             return Err(invalid("superfp", "binades must be >= 1 at both ends"));
@@ -122,7 +136,11 @@ impl SuperNormalFloat {
                 false,
                 0,
             );
-            if rounded > pow2(self.top()) { overflow } else { rounded }
+            if rounded > pow2(self.top()) {
+                overflow
+            } else {
+                rounded
+            }
         } else if exponent < self.lowest_power() {
             // Below the smallest power: midpoint half of it, a tie rounds up.
             if exponent == self.lowest_power() - 1 {
@@ -159,7 +177,10 @@ impl SuperNormalFloat {
         } else if magnitude_code < top_start {
             let field = magnitude_code >> self.man;
             let mantissa = magnitude_code & (per_binade - 1);
-            compose(per_binade | mantissa, field as i32 - self.bias() - self.man as i32)
+            compose(
+                per_binade | mantissa,
+                field as i32 - self.bias() - self.man as i32,
+            )
         } else if magnitude_code == (1 << width) - 1 {
             INF_BITS
         } else {
@@ -171,8 +192,11 @@ impl SuperNormalFloat {
     /// Number of finite positive values.
     pub fn positive_finite_count(&self) -> u64 {
         let per_binade = 1u64 << self.man;
-        let linear = ((1u64 << self.exp) - u64::from(self.binades_lo + self.binades_hi)) * per_binade;
-        (u64::from(self.binades_lo) * per_binade - 1) + linear + (u64::from(self.binades_hi) * per_binade - 1)
+        let linear =
+            ((1u64 << self.exp) - u64::from(self.binades_lo + self.binades_hi)) * per_binade;
+        (u64::from(self.binades_lo) * per_binade - 1)
+            + linear
+            + (u64::from(self.binades_hi) * per_binade - 1)
     }
 }
 

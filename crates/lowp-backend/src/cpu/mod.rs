@@ -1,5 +1,7 @@
 //! The CPU backend.
 
+mod fast;
+
 use crate::{Backend, BackendError, Result};
 use lowp_formats::{Format, Quantizer};
 use std::sync::Arc;
@@ -37,7 +39,9 @@ impl CpuBuffer {
 
 impl From<Vec<f32>> for CpuBuffer {
     fn from(data: Vec<f32>) -> Self {
-        Self { data: Arc::new(data) }
+        Self {
+            data: Arc::new(data),
+        }
     }
 }
 
@@ -111,7 +115,12 @@ impl Backend for CpuBackend {
         Ok(buffer.data.as_ref().clone())
     }
 
-    fn quantize(&self, input: &CpuBuffer, shape: &[usize], quantizer: &Quantizer) -> Result<CpuBuffer> {
+    fn quantize(
+        &self,
+        input: &CpuBuffer,
+        shape: &[usize],
+        quantizer: &Quantizer,
+    ) -> Result<CpuBuffer> {
         let data = input.as_slice();
         let product: usize = shape.iter().product();
         if product != data.len() {
@@ -121,25 +130,42 @@ impl Backend for CpuBackend {
             )));
         }
         let out = match (self.path, quantizer.format()) {
-            (CpuPath::Scalar, _) | (_, Format::Block(_)) => quantizer.quantize_slice(data, shape)?,
+            (CpuPath::Scalar, _) | (_, Format::Block(_)) => {
+                quantizer.quantize_slice(data, shape)?
+            }
             (CpuPath::Fast, _) => {
                 let parallel = self.parallel();
-                self.run(|| crate::cpu::elementwise(quantizer, data, parallel))??
+                self.run(|| elementwise(quantizer, data, parallel))??
             }
         };
         Ok(CpuBuffer::from(out))
     }
 }
 
-/// Element-wise quantize of `data` (non-block formats), chunked over threads.
+/// Element-wise quantize of `data` (non-block formats), chunked over threads. Float, P3109 and
+/// fixed point formats run the branch-free kernels of [`fast`]; the others the scalar code.
 fn elementwise(quantizer: &Quantizer, data: &[f32], parallel: bool) -> Result<Vec<f32>> {
-    let mut out = vec![0f32; data.len()];
     const CHUNK: usize = 1 << 14;
+    let rounding = quantizer.rounding();
+    let kernel = match quantizer.format() {
+        Format::Float(f) => fast::GridKernel::new(&f.grid(), rounding).map(fast::Kernel::Grid),
+        Format::P3109(p) => fast::GridKernel::new(&p.grid(), rounding).map(fast::Kernel::Grid),
+        Format::Fixed(f) => Some(fast::Kernel::Fixed(fast::FixedKernel::new(f, rounding))),
+        Format::SuperFp(_) | Format::Block(_) => None,
+    };
+    let mut out = new_output(data.len());
     let body = |(chunk_index, (source, target)): (usize, (&[f32], &mut [f32]))| -> Result<()> {
-        let start = (chunk_index * CHUNK) as u64;
-        for (offset, (x, y)) in source.iter().zip(target.iter_mut()).enumerate() {
-            let index = start + offset as u64;
-            *y = f32::from_bits(quantizer.quantize_bits(x.to_bits(), quantizer.word(index))?);
+        let first = (chunk_index * CHUNK) as u64;
+        match &kernel {
+            Some(kernel) => {
+                fast::quantize_chunk(kernel, rounding, quantizer.seed(), first, source, target)
+            }
+            None => {
+                for (offset, (x, y)) in source.iter().zip(target.iter_mut()).enumerate() {
+                    let word = quantizer.word(first + offset as u64);
+                    *y = f32::from_bits(quantizer.quantize_bits(x.to_bits(), word)?);
+                }
+            }
         }
         Ok(())
     };
@@ -153,6 +179,37 @@ fn elementwise(quantizer: &Quantizer, data: &[f32], parallel: bool) -> Result<Ve
         return Ok(out);
     }
     let _ = parallel;
-    data.chunks(CHUNK).zip(out.chunks_mut(CHUNK)).enumerate().try_for_each(body)?;
+    data.chunks(CHUNK)
+        .zip(out.chunks_mut(CHUNK))
+        .enumerate()
+        .try_for_each(body)?;
     Ok(out)
+}
+
+/// A zeroed output vector of `len` values. Large vectors come straight from the kernel's zero
+/// pages (calloc/mmap); on Linux they are advised to use transparent huge pages before the first
+/// write, which takes page-fault time from about 2 ns to under 0.1 ns per element.
+fn new_output(len: usize) -> Vec<f32> {
+    let mut out = vec![0f32; len];
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 1 << 21;
+        let start = out.as_mut_ptr() as usize;
+        let end = start + len * size_of::<f32>();
+        let first = start.next_multiple_of(HUGE_PAGE);
+        let last = end & !(HUGE_PAGE - 1);
+        if last > first {
+            // SAFETY: [first, last) lies inside the vector's allocation, which lives until after
+            // the call; MADV_HUGEPAGE only changes how the kernel backs those pages, not their
+            // contents. A failure just leaves ordinary pages, so the result is ignored.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    out
 }
