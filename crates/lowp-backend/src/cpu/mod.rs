@@ -1,9 +1,12 @@
 //! The CPU backend.
 
 mod fast;
+mod gemm;
+mod movement;
+mod ops;
 
-use crate::{Backend, BackendError, Result};
-use lowp_formats::{Format, Quantizer};
+use crate::{Backend, BackendError, ConvGeometry, Result, SliceRange};
+use lowp_formats::{BinaryOp, Format, GemmSpec, Quantizer, ReduceOp, UnaryOp};
 use std::sync::Arc;
 
 /// Which implementation the CPU backend runs.
@@ -49,7 +52,11 @@ impl From<Vec<f32>> for CpuBuffer {
 #[derive(Debug, Clone, Default)]
 pub struct CpuBackend {
     path: CpuPath,
+    /// None: rayon's global pool; Some(1): the calling thread only.
     threads: Option<usize>,
+    /// A pool of its own when a thread count other than 1 was asked for.
+    #[cfg(feature = "rayon")]
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl CpuBackend {
@@ -63,14 +70,21 @@ impl CpuBackend {
         Self {
             path: CpuPath::Scalar,
             threads: Some(1),
+            ..Self::default()
         }
     }
 
-    /// The fast path limited to `threads` threads (1 = no thread pool at all).
+    /// The fast path limited to `threads` threads (1 = the calling thread only). If a pool of
+    /// that size cannot be started, rayon's global pool is used.
     pub fn with_threads(threads: usize) -> Self {
+        let threads = threads.max(1);
         Self {
             path: CpuPath::Fast,
-            threads: Some(threads.max(1)),
+            threads: Some(threads),
+            #[cfg(feature = "rayon")]
+            pool: (threads > 1)
+                .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok().map(Arc::new))
+                .flatten(),
         }
     }
 
@@ -79,23 +93,17 @@ impl CpuBackend {
         self.path
     }
 
-    /// Runs `work` with this backend's thread count.
-    fn run<T: Send>(&self, work: impl FnOnce() -> T + Send) -> Result<T> {
-        match self.threads {
-            #[cfg(feature = "rayon")]
-            Some(threads) if threads > 1 => rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map(|pool| pool.install(work))
-                .map_err(|error| BackendError::Unavailable {
-                    backend: "cpu",
-                    reason: format!("cannot start {threads} threads: {error}"),
-                }),
-            _ => Ok(work()),
+    /// Runs `work` inside this backend's pool (or the global one).
+    pub(crate) fn run<T: Send>(&self, work: impl FnOnce() -> T + Send) -> T {
+        #[cfg(feature = "rayon")]
+        if let Some(pool) = &self.pool {
+            return pool.install(work);
         }
+        work()
     }
 
-    fn parallel(&self) -> bool {
+    /// Whether work may be spread over threads.
+    pub(crate) fn parallel(&self) -> bool {
         cfg!(feature = "rayon") && self.threads != Some(1)
     }
 }
@@ -135,10 +143,97 @@ impl Backend for CpuBackend {
             }
             (CpuPath::Fast, _) => {
                 let parallel = self.parallel();
-                self.run(|| elementwise(quantizer, data, parallel))??
+                self.run(|| elementwise(quantizer, data, parallel))?
             }
         };
         Ok(CpuBuffer::from(out))
+    }
+
+    fn qgemm(&self, a: &CpuBuffer, b: &CpuBuffer, spec: &GemmSpec) -> Result<CpuBuffer> {
+        gemm::qgemm(self, a.as_slice(), b.as_slice(), spec).map(CpuBuffer::from)
+    }
+
+    fn unary(
+        &self,
+        op: UnaryOp,
+        x: &CpuBuffer,
+        shape: &[usize],
+        quantizer: Option<&Quantizer>,
+    ) -> Result<CpuBuffer> {
+        ops::unary(self, op, x.as_slice(), shape, quantizer).map(CpuBuffer::from)
+    }
+
+    fn binary(
+        &self,
+        op: BinaryOp,
+        x: &CpuBuffer,
+        y: &CpuBuffer,
+        shape: &[usize],
+        quantizer: Option<&Quantizer>,
+    ) -> Result<CpuBuffer> {
+        ops::binary(self, op, x.as_slice(), y.as_slice(), shape, quantizer).map(CpuBuffer::from)
+    }
+
+    fn select(&self, condition: &CpuBuffer, x: &CpuBuffer, y: &CpuBuffer) -> Result<CpuBuffer> {
+        ops::select(condition.as_slice(), x.as_slice(), y.as_slice()).map(CpuBuffer::from)
+    }
+
+    fn reduce(
+        &self,
+        op: ReduceOp,
+        x: &CpuBuffer,
+        shape: &[usize],
+        axis: usize,
+        quantizer: Option<&Quantizer>,
+    ) -> Result<CpuBuffer> {
+        ops::reduce(self, op, x.as_slice(), shape, axis, quantizer).map(CpuBuffer::from)
+    }
+
+    fn permute(&self, x: &CpuBuffer, shape: &[usize], axes: &[usize]) -> Result<CpuBuffer> {
+        movement::permute(x.as_slice(), shape, axes).map(CpuBuffer::from)
+    }
+
+    fn expand(&self, x: &CpuBuffer, shape: &[usize], target: &[usize]) -> Result<CpuBuffer> {
+        movement::expand(x.as_slice(), shape, target).map(CpuBuffer::from)
+    }
+
+    fn slice(&self, x: &CpuBuffer, shape: &[usize], ranges: &[SliceRange]) -> Result<CpuBuffer> {
+        movement::slice(x.as_slice(), shape, ranges).map(CpuBuffer::from)
+    }
+
+    fn concat(&self, parts: &[(&CpuBuffer, &[usize])], axis: usize) -> Result<CpuBuffer> {
+        let parts: Vec<(&[f32], &[usize])> =
+            parts.iter().map(|(b, s)| (b.as_slice(), *s)).collect();
+        movement::concat(&parts, axis).map(CpuBuffer::from)
+    }
+
+    fn gather(
+        &self,
+        x: &CpuBuffer,
+        shape: &[usize],
+        axis: usize,
+        indices: &[u32],
+    ) -> Result<CpuBuffer> {
+        movement::gather(x.as_slice(), shape, axis, indices).map(CpuBuffer::from)
+    }
+
+    fn scatter_add(
+        &self,
+        src: &CpuBuffer,
+        shape: &[usize],
+        axis: usize,
+        indices: &[u32],
+        extent: usize,
+    ) -> Result<CpuBuffer> {
+        movement::scatter_add(src.as_slice(), shape, axis, indices, extent).map(CpuBuffer::from)
+    }
+
+    fn im2col(&self, x: &CpuBuffer, geometry: &ConvGeometry) -> Result<CpuBuffer> {
+        movement::im2col(x.as_slice(), geometry).map(CpuBuffer::from)
+    }
+
+    fn col2im(&self, columns: &CpuBuffer, geometry: &ConvGeometry) -> Result<CpuBuffer> {
+        movement::col2im(columns.as_slice(), geometry).map(CpuBuffer::from)
     }
 }
 
