@@ -257,17 +257,15 @@ pub fn reference(a: &[f32], b: &[f32], spec: &GemmSpec) -> Result<Vec<f32>> {
                         outer: format,
                         outer_bits,
                     } = spec.accumulation
+                        && ((kk + 1) % chunk == 0 || kk + 1 == spec.k)
                     {
-                        if (kk + 1) % chunk == 0 || kk + 1 == spec.k {
-                            let word = if stochastic {
-                                gemm_words(spec.seed, o, kk as u32, 3)[1]
-                            } else {
-                                0
-                            };
-                            outer =
-                                quantize_step(&format, with_bits(outer_bits), outer + acc, word);
-                            acc = 0.0;
-                        }
+                        let word = if stochastic {
+                            gemm_words(spec.seed, o, kk as u32, 3)[1]
+                        } else {
+                            0
+                        };
+                        outer = quantize_step(&format, with_bits(outer_bits), outer + acc, word);
+                        acc = 0.0;
                     }
                 }
                 c[o as usize] = match spec.accumulation {

@@ -83,7 +83,13 @@ impl CpuBackend {
             threads: Some(threads),
             #[cfg(feature = "rayon")]
             pool: (threads > 1)
-                .then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok().map(Arc::new))
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .ok()
+                        .map(Arc::new)
+                })
                 .flatten(),
         }
     }
