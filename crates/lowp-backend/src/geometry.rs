@@ -91,7 +91,7 @@ impl ConvGeometry {
                 ));
             }
         }
-        if self.groups == 0 || self.channels % self.groups != 0 {
+        if self.groups == 0 || !self.channels.is_multiple_of(self.groups) {
             return fail(format!(
                 "{} channels are not divisible into {} groups",
                 self.channels, self.groups
