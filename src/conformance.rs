@@ -4,8 +4,8 @@
 
 use crate::backend::Backend;
 use crate::formats::{
-    BlockFloatingPoint, FixedPoint, FloatingPoint, Format, FormatError, OverflowPolicy, P3109,
-    Quantizer, Rounding, SuperNormalFloat,
+    Accumulation, BlockFloatingPoint, FixedPoint, FloatingPoint, Format, FormatError, GemmSpec,
+    OverflowPolicy, P3109, Quantizer, Rounding, SuperNormalFloat,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -52,6 +52,9 @@ pub struct Case {
     /// Tensor shape (block_quantize).
     #[serde(default)]
     pub shape: Option<Vec<usize>>,
+    /// Named tensor shapes (GEMM: `a`, `b`, `out`).
+    #[serde(default)]
+    pub shapes: Option<BTreeMap<String, Vec<usize>>>,
     /// True when the parameters must be rejected.
     #[serde(default)]
     pub error: bool,
@@ -309,12 +312,21 @@ pub fn run_case<B: Backend>(manifest: &Manifest, backend: &B, case: &Case) -> Ou
             | "binaryK_quantize"
             | "superfp_quantize"
     );
+    let gemm = matches!(
+        case.op.as_str(),
+        "float_mm" | "float_bmm" | "fxp_mm" | "superfp_mm"
+    );
+    if gemm {
+        return match gemm_spec_of(case)
+            .and_then(|spec| gemm_and_compare(manifest, backend, case, &spec))
+        {
+            Ok(outcome) => outcome,
+            Err(message) => Outcome::Failed { message },
+        };
+    }
     if !elementwise {
         return Outcome::Unsupported {
-            reason: format!(
-                "op {} (quantized GEMM and layers come with a later issue)",
-                case.op
-            ),
+            reason: format!("op {} (layers come with a later issue)", case.op),
         };
     }
     let quantizer = match quantizer_of(case) {
@@ -362,6 +374,178 @@ fn quantize_and_compare<B: Backend>(
         .map_err(|e| e.to_string())?;
     let got = pollster::block_on(backend.download(&output)).map_err(|e| e.to_string())?;
     Ok(compare(&input, &got, &expected))
+}
+
+fn gemm_and_compare<B: Backend>(
+    manifest: &Manifest,
+    backend: &B,
+    case: &Case,
+    spec: &GemmSpec,
+) -> Result<Outcome, String> {
+    let input = |name: &str| -> Result<Vec<f32>, String> {
+        let file = case
+            .input
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("GEMM case without input `{name}`"))?;
+        manifest.read_vector(file).map_err(|e| e.to_string())
+    };
+    let (a, b) = (input("a")?, input("b")?);
+    let expected_name = case
+        .expected
+        .as_deref()
+        .ok_or("case without an expected file")?;
+    let expected = manifest
+        .read_vector(expected_name)
+        .map_err(|e| e.to_string())?;
+    let a_buffer = backend.upload(&a).map_err(|e| e.to_string())?;
+    let b_buffer = backend.upload(&b).map_err(|e| e.to_string())?;
+    let output = backend
+        .qgemm(&a_buffer, &b_buffer, spec)
+        .map_err(|e| e.to_string())?;
+    let got = pollster::block_on(backend.download(&output)).map_err(|e| e.to_string())?;
+    Ok(compare(&[], &got, &expected))
+}
+
+/// Builds the GEMM of a `float_mm`, `float_bmm`, `fxp_mm` or `superfp_mm` case from its
+/// mptorch-style parameters and shapes.
+pub fn gemm_spec_of(case: &Case) -> Result<GemmSpec, String> {
+    let params = &case.params;
+    let int = |key: &str| -> Result<u32, String> {
+        params
+            .get(key)
+            .and_then(Value::as_u64)
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| format!("parameter `{key}` missing or not a small integer"))
+    };
+    let flag =
+        |key: &str, default: bool| params.get(key).and_then(Value::as_bool).unwrap_or(default);
+    let fmt_err = |e: FormatError| e.to_string();
+    let float = |exp: u32, man: u32, subnormals: bool, saturate: bool| {
+        FloatingPoint::new(exp, man, subnormals, saturate)
+            .map(Format::Float)
+            .map_err(fmt_err)
+    };
+    let binades = |key: &str| -> Result<(u32, u32), String> {
+        match params.get(key) {
+            Some(Value::Array(ends)) if ends.len() == 2 => {
+                let end = |v: &Value| {
+                    v.as_u64()
+                        .and_then(|x| u32::try_from(x).ok())
+                        .ok_or(format!("bad `{key}`"))
+                };
+                Ok((end(&ends[0])?, end(&ends[1])?))
+            }
+            _ => int(key).map(|b| (b, b)),
+        }
+    };
+    let (subnormals, saturate) = (flag("subnormals", true), flag("saturate", false));
+    let (mul, add) = match case.op.as_str() {
+        "float_mm" | "float_bmm" => (
+            float(int("exp_mul")?, int("man_mul")?, subnormals, saturate)?,
+            float(int("exp_add")?, int("man_add")?, subnormals, saturate)?,
+        ),
+        "fxp_mm" => {
+            let fixed = |wl: &str, fl: &str| -> Result<Format, String> {
+                let fl = i32::try_from(int(fl)?).map_err(|_| "fl out of range".to_string())?;
+                FixedPoint::new(int(wl)?, fl, true, flag("symmetric", false))
+                    .map(Format::Fixed)
+                    .map_err(fmt_err)
+            };
+            (fixed("wl_mul", "fl_mul")?, fixed("wl_add", "fl_add")?)
+        }
+        "superfp_mm" => {
+            let superfp = |exp: &str, man: &str, binades_key: &str| -> Result<Format, String> {
+                let (lo, hi) = binades(binades_key)?;
+                SuperNormalFloat::new(int(exp)?, int(man)?, lo, hi, saturate)
+                    .map(Format::SuperFp)
+                    .map_err(fmt_err)
+            };
+            (
+                superfp("exp_mul", "man_mul", "binades_mul")?,
+                superfp("exp_add", "man_add", "binades_add")?,
+            )
+        }
+        other => return Err(format!("op {other} is not a GEMM")),
+    };
+    let shapes = case.shapes.as_ref().ok_or("GEMM case without shapes")?;
+    let (a_shape, b_shape) = match (shapes.get("a"), shapes.get("b")) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return Err("GEMM case without shapes of a and b".to_string()),
+    };
+    let (batch, m, k, n) = match (a_shape.as_slice(), b_shape.as_slice()) {
+        ([m, k], [k2, n]) if k == k2 => (1, *m, *k, *n),
+        ([batch, m, k], [batch2, k2, n]) if k == k2 && batch == batch2 => (*batch, *m, *k, *n),
+        _ => {
+            return Err(format!(
+                "incompatible GEMM shapes {a_shape:?} and {b_shape:?}"
+            ));
+        }
+    };
+    let mut spec = GemmSpec::new(batch, m, k, n, mul, add);
+    let bits = match params.get("bits") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .and_then(|b| u32::try_from(b).ok())
+                .ok_or("bad bits")?,
+        ),
+    };
+    let name = params
+        .get("rounding")
+        .and_then(Value::as_str)
+        .unwrap_or("nearest");
+    spec.rounding = Rounding::from_name(name, bits, 1).map_err(fmt_err)?;
+    if let Some(bits) = bits {
+        (spec.mul_bits, spec.add_bits) = (bits, bits);
+    }
+    spec.fma = flag("fma", false);
+    spec.seed = seed_of(params)?;
+    if flag("compensated", false) {
+        spec.accumulation = Accumulation::Compensated;
+    }
+    if let Some(blocked) = params.get("blocked").filter(|b| !b.is_null()) {
+        let chunk = blocked
+            .get("chunk")
+            .and_then(Value::as_u64)
+            .ok_or("blocked without chunk")? as usize;
+        let outer = blocked.get("outer").ok_or("blocked without outer")?;
+        let field = |key: &str| {
+            outer
+                .get(key)
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+        };
+        let outer_flag =
+            |key: &str, default: bool| outer.get(key).and_then(Value::as_bool).unwrap_or(default);
+        let outer = float(
+            field("exp").ok_or("outer without exp")?,
+            field("man").ok_or("outer without man")?,
+            outer_flag("subnormals", true),
+            outer_flag("saturate", false),
+        )?;
+        let outer_bits = bits.unwrap_or(outer.default_stochastic_bits());
+        spec.accumulation = Accumulation::Blocked {
+            chunk,
+            outer,
+            outer_bits,
+        };
+    }
+    spec.validate().map_err(fmt_err)?;
+    Ok(spec)
+}
+
+fn seed_of(params: &serde_json::Map<String, Value>) -> Result<u64, String> {
+    match params.get("seed") {
+        None | Some(Value::Null) => Ok(0),
+        Some(Value::String(text)) => text
+            .parse::<u64>()
+            .map_err(|_| format!("seed `{text}` is not a u64")),
+        Some(value) => value
+            .as_u64()
+            .ok_or_else(|| format!("seed {value} is not a u64")),
+    }
 }
 
 /// Compares `got` with `expected` bit for bit (any NaN equals any NaN).
