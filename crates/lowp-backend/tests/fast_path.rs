@@ -151,3 +151,60 @@ fn stochastic_words_depend_on_the_flat_index_only() {
         reference.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
     );
 }
+
+/// Every one of the 2^32 binary32 patterns, fast path against the scalar oracle, for the benchmark
+/// formats under nearest, toward-zero and stochastic rounding. Minutes in release mode:
+/// `cargo test -p lowp-backend --release --test fast_path -- --ignored`.
+#[test]
+#[ignore = "exhaustive: run in release mode on demand"]
+fn fast_path_equals_scalar_on_every_binary32_pattern() {
+    let fast = CpuBackend::new();
+    const CHUNK: u64 = 1 << 24;
+    for spec in [
+        "e4m3",
+        "bf16",
+        "fp16",
+        "e5m2",
+        "e4m3fn",
+        "binary8(p=3)",
+        "fixed(wl=8,fl=4)",
+    ] {
+        let format: Format = spec.parse().unwrap();
+        for mode in [
+            Rounding::Nearest,
+            Rounding::TowardZero,
+            Rounding::Stochastic {
+                bits: format.default_stochastic_bits(),
+            },
+        ] {
+            let quantizer = Quantizer::new(format, mode, 42).unwrap();
+            for chunk in 0..(1u64 << 32) / CHUNK {
+                let first = chunk * CHUNK;
+                let data: Vec<f32> = (first..first + CHUNK)
+                    .map(|b| f32::from_bits(b as u32))
+                    .collect();
+                // Element i of this tensor draws word i; the oracle gets the same words.
+                let got = pollster::block_on(
+                    fast.download(
+                        &fast
+                            .quantize(&fast.upload(&data).unwrap(), &[data.len()], &quantizer)
+                            .unwrap(),
+                    ),
+                )
+                .unwrap();
+                for (i, (x, g)) in data.iter().zip(&got).enumerate() {
+                    let expected = quantizer
+                        .quantize_bits(x.to_bits(), quantizer.word(i as u64))
+                        .unwrap();
+                    assert!(
+                        g.to_bits() == expected
+                            || (g.is_nan() && f32::from_bits(expected).is_nan()),
+                        "{spec} {mode}: input {:#010x} gave {:#010x}, oracle {expected:#010x}",
+                        x.to_bits(),
+                        g.to_bits()
+                    );
+                }
+            }
+        }
+    }
+}
