@@ -4,6 +4,8 @@
 //! lowp formats                       the preset formats and their figures
 //! lowp show SPEC                     one format in full, with all codes of formats up to 8 bits
 //! lowp quantize --format SPEC --rounding MODE --input IN --output OUT ...
+//! lowp gemm --a A --b B --m M --k K --n N --mul SPEC --add SPEC --output OUT ...
+//!                                    batched quantized GEMM C = A * B (SEMANTICS.md §9)
 //! lowp conformance --manifest PATH   run conformance vectors (exit 1 on any failure)
 //! lowp bench [--json] [--n N]        quantize throughput
 //! ```
@@ -12,6 +14,7 @@
 mod bench;
 mod conformance;
 mod describe;
+mod gemm;
 mod npy;
 mod quantize;
 mod table;
@@ -33,8 +36,8 @@ const EXIT_BAD_INPUT: u8 = 2;
 /// Exit status of `lowp conformance` when a case fails.
 const EXIT_FAILED: u8 = 1;
 
-/// Simulated low-precision arithmetic: inspect number formats, quantize tensors, check
-/// conformance vectors and measure throughput.
+/// Simulated low-precision arithmetic: inspect number formats, quantize tensors, multiply
+/// matrices with quantized products and sums, check conformance vectors and measure throughput.
 #[derive(Debug, Parser)]
 #[command(name = "lowp", version)]
 struct Cli {
@@ -58,6 +61,12 @@ enum Command {
     },
     /// Quantize a .f32 or .npy tensor file.
     Quantize(quantize::QuantizeArgs),
+    /// Batched quantized GEMM C = A * B of .f32 or .npy matrices.
+    ///
+    /// Every product is rounded to --mul and every accumulation step to --add, k ascending from
+    /// +0 (SEMANTICS.md §9); --fma fuses the product into the sum, --compensated uses Kahan
+    /// summation, --chunk with --outer accumulates in blocks.
+    Gemm(gemm::GemmArgs),
     /// Run a conformance vectors manifest; exit status 1 when any case fails.
     Conformance {
         /// The manifest.json (its vectors lie in `vectors/` beside it).
@@ -113,6 +122,7 @@ fn execute<B: Backend>(command: &Command, backend: &B, out: &mut impl Write) -> 
             out.write_all(describe::show(&spec.parse::<Format>()?)?.as_bytes())?
         }
         Command::Quantize(args) => quantize::run(backend, args)?,
+        Command::Gemm(args) => gemm::run(backend, args)?,
         Command::Conformance { manifest, verbose } => {
             if !conformance::run(backend, manifest, *verbose, out)? {
                 return Ok(ExitCode::from(EXIT_FAILED));
