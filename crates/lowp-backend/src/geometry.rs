@@ -101,15 +101,52 @@ impl ConvGeometry {
             return fail("kernel, stride and dilation must be >= 1".to_string());
         }
         for axis in 0..rank {
-            let padded = self.input[axis] + self.pad_before[axis] + self.pad_after[axis];
-            let span = self.dilation[axis] * (self.kernel[axis] - 1) + 1;
+            let padded = self.input[axis]
+                .checked_add(self.pad_before[axis])
+                .and_then(|sum| sum.checked_add(self.pad_after[axis]));
+            let span = (self.kernel[axis] - 1)
+                .checked_mul(self.dilation[axis])
+                .and_then(|span| span.checked_add(1));
+            let (Some(padded), Some(span)) = (padded, span) else {
+                return fail(format!(
+                    "axis {axis}: the padded input or kernel span overflows"
+                ));
+            };
             if padded < span {
                 return fail(format!(
                     "axis {axis}: the kernel span {span} exceeds the padded input {padded}"
                 ));
             }
         }
+        if self.checked_input_len().is_none() || self.checked_patch_len().is_none() {
+            return fail(
+                "the input or patch matrix has more elements than fit in usize".to_string(),
+            );
+        }
         Ok(())
+    }
+
+    /// Elements of the input tensor, `None` when it or one of the partial products that
+    /// [`ConvGeometry::input_len`] forms overflows.
+    fn checked_input_len(&self) -> Option<usize> {
+        let spatial = checked_product(self.input.iter().copied())?;
+        self.batch.checked_mul(self.channels)?.checked_mul(spatial)
+    }
+
+    /// Elements of the whole patch matrix (all groups), `None` when it or one of the partial
+    /// products of [`ConvGeometry::patch_rows`] and [`ConvGeometry::patch_columns`] overflows.
+    /// Only meaningful once the per-axis checks of [`ConvGeometry::validate`] passed.
+    fn checked_patch_len(&self) -> Option<usize> {
+        let taps = checked_product(self.kernel.iter().copied())?;
+        let rows = (self.channels / self.groups).checked_mul(taps)?;
+        let positions = checked_product(self.output())?;
+        let columns = self.batch.checked_mul(positions)?;
+        self.groups.checked_mul(rows)?.checked_mul(columns)
+    }
+
+    /// Elements of the whole patch matrix: `groups * patch_rows() * patch_columns()`.
+    pub(crate) fn patch_len(&self) -> usize {
+        self.groups * self.patch_rows() * self.patch_columns()
     }
 
     /// Output spatial sizes.
@@ -137,4 +174,11 @@ impl ConvGeometry {
     pub fn input_len(&self) -> usize {
         self.batch * self.channels * self.input.iter().product::<usize>()
     }
+}
+
+/// The product of `values`, `None` on overflow.
+fn checked_product(values: impl IntoIterator<Item = usize>) -> Option<usize> {
+    values
+        .into_iter()
+        .try_fold(1usize, |product, value| product.checked_mul(value))
 }
