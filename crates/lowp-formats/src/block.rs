@@ -2,7 +2,7 @@
 
 use crate::bits::{INF_BITS, QUIET_BIT, SIGN_BIT, compose, exponent_of, round_to_quantum};
 use crate::error::{FormatError, Result, invalid};
-use crate::rounding::Rounding;
+use crate::rounding::{Rounding, shr};
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -92,11 +92,13 @@ impl BlockFloatingPoint {
             return x;
         };
         let q = e + 2 - self.wl as i32;
-        // The bound (2^(wl-1) - 1) * 2^q; below 2^-149 no element can reach it.
+        // The bound (2^(wl-1) - 1) * 2^q, rounded toward zero to binary32 when the grid lies
+        // below 2^-149 (finite elements never reach it there; infinities saturate to it).
+        let bound_quanta = (1u32 << (self.wl - 1)) - 1;
         let bound = if q >= -149 {
-            compose((1 << (self.wl - 1)) - 1, q)
+            compose(bound_quanta, q)
         } else {
-            INF_BITS
+            shr(bound_quanta, (-149 - q) as u32)
         };
         if magnitude == INF_BITS {
             return sign | bound;

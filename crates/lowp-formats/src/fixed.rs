@@ -58,7 +58,7 @@ impl FixedPoint {
     }
 
     /// binary32 magnitude pattern of the upper range end `(2^(wl-1) - 1) * 2^-fl`, rounded toward
-    /// zero to binary32 (the largest finite binary32 when it is beyond the binary32 range).
+    /// zero onto the grid within binary32 (see `saturating_bound`).
     pub fn upper_bits(&self) -> u32 {
         saturating_bound((1u32 << (self.wl - 1)).wrapping_sub(1), -self.fl)
     }
@@ -113,8 +113,16 @@ impl FixedPoint {
     }
 }
 
-/// `k * 2^q` rounded toward zero to binary32, saturating at the largest finite binary32.
+/// `k * 2^q` rounded toward zero onto the format's grid within binary32: the value itself when it
+/// is a binary32 value, else truncated to 24 significant bits, and when it lies beyond the binary32
+/// range, the largest multiple of `2^q` that is a finite binary32 value.
 fn saturating_bound(k: u32, q: i32) -> u32 {
     let bits = compose(k, q);
-    if bits == INF_BITS { 0x7F7F_FFFF } else { bits }
+    if bits != INF_BITS {
+        bits
+    } else if q <= 104 {
+        0x7F7F_FFFF
+    } else {
+        compose((1u32 << (128 - q)) - 1, q)
+    }
 }

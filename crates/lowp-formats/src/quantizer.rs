@@ -18,8 +18,12 @@ pub struct Quantizer {
 }
 
 impl Quantizer {
-    /// Checks that `rounding` is defined for `format` (superfp: nearest only).
+    /// Checks that `rounding` is defined for `format` (superfp: nearest only) and that stochastic
+    /// rounding uses 1 to 32 random bits.
     pub fn new(format: Format, rounding: Rounding, seed: u64) -> Result<Self> {
+        if let Rounding::Stochastic { bits } = rounding {
+            Rounding::stochastic(bits)?;
+        }
         if matches!(format, Format::SuperFp(_)) && rounding != Rounding::Nearest {
             return Err(FormatError::UnsupportedRounding {
                 rounding: rounding.name(),
