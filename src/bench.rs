@@ -103,3 +103,215 @@ pub fn quantize_rows(n: usize) -> crate::backend::Result<Vec<BenchRow>> {
     }
     Ok(rows)
 }
+
+/// One measured quantized GEMM configuration (one JSON row of `lowp bench --json`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QgemmRow {
+    /// The operation: `qgemm`, or `matmul_f32` for the plain binary32 reference loop.
+    pub op: &'static str,
+    /// The backend's name.
+    pub backend: String,
+    /// SPEC of the product format.
+    pub mul: String,
+    /// SPEC of the accumulation format.
+    pub add: String,
+    /// `separate` (`acc = Qadd(acc + Qmul(a·b))`) or `fma` (`acc = Qadd(fma(a, b, acc))`).
+    pub mode: &'static str,
+    /// Rows of A and C.
+    pub m: usize,
+    /// The reduction length.
+    pub k: usize,
+    /// Columns of B and C.
+    pub n: usize,
+    /// Threads used.
+    pub threads: usize,
+    /// Best time over the repetitions divided by `m·k·n`, in nanoseconds.
+    pub ns_per_mac: f64,
+}
+
+/// The quantized GEMM configurations of the bench: (mul, add, fma), all round-to-nearest with
+/// sequential accumulation.
+pub const QGEMM_BENCH_CONFIGS: [(&str, &str, bool); 4] = [
+    ("e4m3", "fp16", false),
+    ("e4m3", "fp16", true),
+    ("bf16", "fp32", false),
+    ("fp32", "fp32", false),
+];
+
+/// Deterministic GEMM bench operands: `n` values of magnitude between 2^-4 and 2^2 with both
+/// signs (xorshift, seed `seed`), so that e4m3 products and fp16 sums stay mostly finite.
+pub fn gemm_bench_input(n: usize, seed: u64) -> Vec<f32> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let exponent = (state >> 40) % 6;
+            let mantissa = (state as u32) & 0x007F_FFFF;
+            let sign = ((state >> 63) as u32) << 31;
+            f32::from_bits(sign | ((123 + exponent as u32) << 23) | mantissa)
+        })
+        .collect()
+}
+
+/// The GEMM spec of a bench configuration: `size³`, one product, round to nearest.
+pub fn qgemm_bench_spec(
+    size: usize,
+    mul: &str,
+    add: &str,
+    fma: bool,
+) -> crate::formats::Result<crate::formats::GemmSpec> {
+    let mut spec = crate::formats::GemmSpec::new(1, size, size, size, mul.parse()?, add.parse()?);
+    spec.fma = fma;
+    Ok(spec)
+}
+
+/// Times `spec` on `backend` (inputs already uploaded): the best of `repetitions` calls after one
+/// warm-up, in nanoseconds per multiply-accumulate.
+pub fn time_qgemm<B: Backend>(
+    backend: &B,
+    a: &B::Buffer,
+    b: &B::Buffer,
+    spec: &crate::formats::GemmSpec,
+    repetitions: usize,
+) -> crate::backend::Result<f64> {
+    backend.qgemm(a, b, spec)?;
+    let mut best = f64::INFINITY;
+    for _ in 0..repetitions.max(1) {
+        let start = Instant::now();
+        let out = backend.qgemm(a, b, spec)?;
+        let elapsed = start.elapsed().as_secs_f64();
+        drop(out);
+        best = best.min(elapsed);
+    }
+    let macs = (spec.batch * spec.m * spec.k * spec.n).max(1) as f64;
+    Ok(best * 1e9 / macs)
+}
+
+/// A plain binary32 matrix product `C = A·B` (row-major, M×K times K×N), the reference row of
+/// the GEMM bench: for each row of C, a register block of columns accumulates `a[i][k]·b[k][j]`
+/// for k ascending (binary32 multiply, then add: the same operations as fp32/fp32 qgemm),
+/// vectorised across columns (AVX-512 or AVX2 when the CPU has them) and split over `threads`
+/// threads by rows.
+pub fn matmul_f32(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, threads: usize) -> Vec<f32> {
+    assert!(
+        a.len() == m * k && b.len() == k * n,
+        "matmul_f32: buffer sizes"
+    );
+    let mut c = vec![0f32; m * n];
+    if m == 0 || n == 0 {
+        return c;
+    }
+    let rows_per_thread = m.div_ceil(threads.max(1));
+    std::thread::scope(|scope| {
+        for (part, c_part) in c.chunks_mut(rows_per_thread * n).enumerate() {
+            let i0 = part * rows_per_thread;
+            scope.spawn(move || matmul_rows(a, b, k, n, i0, c_part));
+        }
+    });
+    c
+}
+
+fn matmul_rows(a: &[f32], b: &[f32], k: usize, n: usize, i0: usize, c: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F.
+            return unsafe { matmul_rows_avx512(a, b, k, n, i0, c) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2.
+            return unsafe { matmul_rows_avx2(a, b, k, n, i0, c) };
+        }
+    }
+    matmul_rows_body(a, b, k, n, i0, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+fn matmul_rows_avx512(a: &[f32], b: &[f32], k: usize, n: usize, i0: usize, c: &mut [f32]) {
+    matmul_rows_body(a, b, k, n, i0, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn matmul_rows_avx2(a: &[f32], b: &[f32], k: usize, n: usize, i0: usize, c: &mut [f32]) {
+    matmul_rows_body(a, b, k, n, i0, c)
+}
+
+#[inline(always)]
+fn matmul_rows_body(a: &[f32], b: &[f32], k: usize, n: usize, i0: usize, c: &mut [f32]) {
+    const BLOCK: usize = 128;
+    for (r, c_row) in c.chunks_exact_mut(n).enumerate() {
+        let a_row = &a[(i0 + r) * k..(i0 + r + 1) * k];
+        for j0 in (0..n).step_by(BLOCK) {
+            let cols = BLOCK.min(n - j0);
+            let mut acc = [0f32; BLOCK];
+            for (kk, &x) in a_row.iter().enumerate() {
+                let b_row = &b[kk * n + j0..kk * n + j0 + cols];
+                for (s, &y) in acc.iter_mut().zip(b_row) {
+                    *s += x * y;
+                }
+            }
+            c_row[j0..j0 + cols].copy_from_slice(&acc[..cols]);
+        }
+    }
+}
+
+/// The CPU GEMM rows: every configuration of [`QGEMM_BENCH_CONFIGS`] and the plain
+/// [`matmul_f32`] loop, on 1 thread and on all threads, at `size³` for each of `sizes`.
+pub fn qgemm_rows(sizes: &[usize]) -> crate::backend::Result<Vec<QgemmRow>> {
+    let all_threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let mut thread_counts = vec![1];
+    if all_threads > 1 {
+        thread_counts.push(all_threads);
+    }
+    let mut rows = Vec::new();
+    for &size in sizes {
+        let a_values = gemm_bench_input(size * size, 1);
+        let b_values = gemm_bench_input(size * size, 2);
+        let repetitions = if size >= 512 { 3 } else { 5 };
+        let macs = (size * size * size).max(1) as f64;
+        for &threads in &thread_counts {
+            let backend = CpuBackend::with_threads(threads);
+            let a = backend.upload(&a_values)?;
+            let b = backend.upload(&b_values)?;
+            for (mul, add, fma) in QGEMM_BENCH_CONFIGS {
+                let spec = qgemm_bench_spec(size, mul, add, fma)?;
+                rows.push(QgemmRow {
+                    op: "qgemm",
+                    backend: backend.name().to_string(),
+                    mul: mul.to_string(),
+                    add: add.to_string(),
+                    mode: if fma { "fma" } else { "separate" },
+                    m: size,
+                    k: size,
+                    n: size,
+                    threads,
+                    ns_per_mac: time_qgemm(&backend, &a, &b, &spec, repetitions)?,
+                });
+            }
+            let mut best = f64::INFINITY;
+            for _ in 0..=repetitions {
+                let start = Instant::now();
+                let c = matmul_f32(&a_values, &b_values, size, size, size, threads);
+                best = best.min(start.elapsed().as_secs_f64());
+                drop(std::hint::black_box(c));
+            }
+            rows.push(QgemmRow {
+                op: "matmul_f32",
+                backend: "cpu".to_string(),
+                mul: "fp32".to_string(),
+                add: "fp32".to_string(),
+                mode: "separate",
+                m: size,
+                k: size,
+                n: size,
+                threads,
+                ns_per_mac: best * 1e9 / macs,
+            });
+        }
+    }
+    Ok(rows)
+}

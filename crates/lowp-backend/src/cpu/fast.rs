@@ -434,3 +434,447 @@ pub(crate) fn quantize_chunk(
     }
     dispatch_mode!(code, chunk_generic, kernel, seed, first, source, target)
 }
+
+// ---------------------------------------------------------------------------------------------
+// GEMM lane helpers: the per-step quantizers of the quantized GEMM (cpu/gemm.rs), applied to a
+// row of lanes (consecutive output columns) at a time.
+
+/// Loop-invariant parameters of the round-to-nearest-even kernel of a sign/exponent/mantissa
+/// grid, the GEMM's hot quantizer. It gives exactly the bits of [`grid_lane`] in `NEAREST` mode
+/// with far fewer operations, by one of two algorithms ([`nearest_lane`]):
+/// - *additive* (grids with subnormals, at least one mantissa bit and `emax - man <= 103`): with
+///   `e = clamp(floor(log2|x|), emin, emax + 1)` and `M = 2^(e - man + 23)`, `(|x| + M) - M` is one
+///   correctly rounded binary32 addition (the sum lies in `[M, 2M)`, whose ulp is the grid's
+///   quantum `2^(e - man)`, and `M` is an even number of quanta, so ties go to the even code)
+///   followed by an exact subtraction. Magnitudes clamped at `emax + 1` are at least `2^(emax+1)`
+///   either way and overflow.
+/// - *integer* (the others): in the grid's normal range the quantum is the last `23 - man` bits
+///   of the binary32 pattern: adding `half - 1 + lsb` to the pattern and clearing those bits
+///   rounds to nearest even (a carry moves into the next binade or to the overflow test on its
+///   own); below `2^emin` the quantum is the fixed `2^q_low` and `(|x| + M) - M` with
+///   `M = 2^(q_low + 23)` rounds as above.
+///
+/// NaN needs no test of its own: float comparisons with NaN are false, so a NaN takes the
+/// additive rounding, which returns it quiet with its payload, and never counts as overflowing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NearestKernel {
+    shift: u32,
+    half_minus_one: u32,
+    keep_mask: u32,
+    /// XOR-ed into the parity bit: with no mantissa bits the code's parity is the parity of the
+    /// grid's exponent field, `exponent - emin + 1`, not of the binary32 field `exponent + 127`.
+    parity_flip: u32,
+    /// `2^emin` and its pattern (the smallest exponent field of the additive algorithm).
+    min_normal: f32,
+    min_field: u32,
+    /// The largest exponent field of the additive algorithm: that of `2^(emax + 1)`.
+    max_field: u32,
+    /// Added to a clamped exponent field to make `M`: `(23 - man) << 23`.
+    magic_offset: u32,
+    /// `M` of the integer algorithm's low region.
+    magic: f32,
+    max: f32,
+    overflow_bits: u32,
+    infinity_bits: u32,
+    /// Sign bits a zero result keeps (all for signed zeros, none for +0-only formats).
+    zero_sign: u32,
+    /// Signed zeros and `overflow == infinity`: two selects fewer.
+    simple: bool,
+    additive: bool,
+}
+
+impl NearestKernel {
+    /// The kernel of `grid`, or None where neither algorithm applies (unsigned grids, no free
+    /// bits below the last mantissa bit, a normal range starting below `2^-126`).
+    pub(crate) fn new(grid: &FloatGrid) -> Option<Self> {
+        let q_low = grid.low_quantum_exponent();
+        if grid.unsigned || grid.man > 22 || grid.emin < -126 || q_low + 23 > 127 || q_low < -149 {
+            return None;
+        }
+        let shift = 23 - grid.man;
+        let overflow_bits = special_bits(grid.overflow, grid.max_bits);
+        let infinity_bits = special_bits(grid.infinity, grid.max_bits);
+        let emax = (grid.max_bits >> 23) as i32 - 127;
+        Some(Self {
+            shift,
+            half_minus_one: (1u32 << (shift - 1)) - 1,
+            keep_mask: !((1u32 << shift) - 1),
+            parity_flip: if grid.man == 0 {
+                (grid.emin & 1) as u32
+            } else {
+                0
+            },
+            min_normal: f32::from_bits(pow2(grid.emin)),
+            min_field: pow2(grid.emin),
+            max_field: pow2(emax + 1),
+            magic_offset: shift << 23,
+            magic: f32::from_bits(pow2(q_low + 23)),
+            max: f32::from_bits(grid.max_bits),
+            overflow_bits,
+            infinity_bits,
+            zero_sign: if grid.signed_zero { SIGN_BIT } else { 0 },
+            simple: grid.signed_zero && overflow_bits == infinity_bits,
+            additive: grid.subnormals && grid.man >= 1 && emax + 1 + shift as i32 <= 127,
+        })
+    }
+
+    /// Whether `nearest_lane::<true, _>` applies (signed zeros, infinities and overflow alike).
+    pub(crate) fn simple(&self) -> bool {
+        self.simple
+    }
+
+    /// Whether `nearest_lane::<_, true>` (the additive algorithm) applies.
+    pub(crate) fn additive(&self) -> bool {
+        self.additive
+    }
+}
+
+/// Round to nearest even on the grid of `k` (the bits of [`grid_lane`]`::<NEAREST>`).
+/// `SIMPLE` must equal [`NearestKernel::simple`] or be false (it drops the infinity and
+/// unsigned-zero selects); `ADDITIVE` must equal [`NearestKernel::additive`] or be false.
+#[inline(always)]
+pub(crate) fn nearest_lane<const SIMPLE: bool, const ADDITIVE: bool>(
+    k: &NearestKernel,
+    x: f32,
+) -> f32 {
+    let bits = x.to_bits();
+    let sign = bits & SIGN_BIT;
+    let u = bits & !SIGN_BIT;
+    let magnitude = f32::from_bits(u);
+    let rounded = if ADDITIVE {
+        let field = (bits & INF_BITS).max(k.min_field).min(k.max_field);
+        let m = f32::from_bits(field + k.magic_offset);
+        // Two separate binary32 operations (Rust never reassociates them).
+        ((magnitude + m) - m).to_bits()
+    } else {
+        let parity = ((u >> k.shift) ^ k.parity_flip) & 1;
+        let normal = (u + k.half_minus_one + parity) & k.keep_mask;
+        let low = ((magnitude + k.magic) - k.magic).to_bits();
+        // NaN compares false: the low rounding keeps it a NaN.
+        if magnitude >= k.min_normal {
+            normal
+        } else {
+            low
+        }
+    };
+    // NaN compares false: it stays as it is.
+    let limited = if f32::from_bits(rounded) > k.max {
+        k.overflow_bits
+    } else {
+        rounded
+    };
+    f32::from_bits(if SIMPLE {
+        sign | limited
+    } else {
+        let limited = if u == INF_BITS {
+            k.infinity_bits
+        } else {
+            limited
+        };
+        let sign = if rounded == 0 {
+            sign & k.zero_sign
+        } else {
+            sign
+        };
+        sign | limited
+    })
+}
+
+/// Calls `$f::<SIMPLE, ADDITIVE>($args)` with the flags of the nearest kernel `$k`.
+macro_rules! dispatch_nearest {
+    ($k:expr, $f:ident, $($arg:expr),*) => {
+        match ($k.simple(), $k.additive()) {
+            (true, true) => $f::<true, true>($($arg),*),
+            (true, false) => $f::<true, false>($($arg),*),
+            (false, true) => $f::<false, true>($($arg),*),
+            (false, false) => $f::<false, false>($($arg),*),
+        }
+    };
+}
+pub(crate) use dispatch_nearest;
+
+#[inline(always)]
+fn nearest_lanes<const SIMPLE: bool, const ADDITIVE: bool>(k: &NearestKernel, values: &mut [f32]) {
+    for v in values.iter_mut() {
+        *v = nearest_lane::<SIMPLE, ADDITIVE>(k, *v);
+    }
+}
+
+/// The quantizer of one GEMM step, resolved once per GEMM.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StepKernel {
+    /// fp32: every binary32 result is already representable.
+    Identity,
+    /// Round to nearest on a float or P3109 grid ([`nearest_lane`]).
+    Nearest(NearestKernel),
+    /// Any mode on a float or P3109 grid ([`grid_lane`]); the mode's code.
+    Grid(GridKernel, u32),
+    /// Fixed point ([`fixed_lane`]); the mode's code.
+    Fixed(FixedKernel, u32),
+    /// The scalar `lowp_formats::gemm::quantize_step` (superfp, block formats, P3109 grids the
+    /// lane kernels do not cover).
+    Scalar(lowp_formats::Format, Rounding),
+}
+
+impl StepKernel {
+    /// The fastest kernel that gives the bits of `quantize_step(format, rounding, ..)`.
+    pub(crate) fn new(format: &lowp_formats::Format, rounding: Rounding) -> Self {
+        use lowp_formats::Format;
+        if format.is_identity() {
+            return StepKernel::Identity;
+        }
+        let grid = match format {
+            Format::Float(f) => Some(f.grid()),
+            Format::P3109(p) => Some(p.grid()),
+            _ => None,
+        };
+        if let Some(grid) = grid {
+            if rounding == Rounding::Nearest
+                && let Some(k) = NearestKernel::new(&grid)
+            {
+                return StepKernel::Nearest(k);
+            }
+            if let Some(k) = GridKernel::new(&grid, rounding) {
+                return StepKernel::Grid(k, rounding.code());
+            }
+        }
+        match format {
+            Format::Fixed(f) => StepKernel::Fixed(FixedKernel::new(f, rounding), rounding.code()),
+            _ => StepKernel::Scalar(*format, rounding),
+        }
+    }
+}
+
+#[inline(always)]
+fn grid_lanes<const MODE: u32>(k: &GridKernel, values: &mut [f32], words: &[u32]) {
+    for (v, w) in values.iter_mut().zip(words) {
+        *v = f32::from_bits(grid_lane::<MODE>(k, v.to_bits(), *w));
+    }
+}
+
+#[inline(always)]
+fn fixed_lanes<const MODE: u32>(k: &FixedKernel, values: &mut [f32], words: &[u32]) {
+    for (v, w) in values.iter_mut().zip(words) {
+        *v = f32::from_bits(fixed_lane::<MODE>(k, v.to_bits(), *w));
+    }
+}
+
+/// Quantizes `values` in place with `kernel`; `words[j]` is the random word of lane `j` (read by
+/// stochastic rounding only; `words` is at least as long as `values`).
+#[inline(always)]
+pub(crate) fn quantize_lanes(kernel: &StepKernel, values: &mut [f32], words: &[u32]) {
+    match kernel {
+        StepKernel::Identity => {}
+        StepKernel::Nearest(k) => dispatch_nearest!(k, nearest_lanes, k, values),
+        StepKernel::Grid(k, mode) => dispatch_mode!(*mode, grid_lanes, k, values, words),
+        StepKernel::Fixed(k, mode) => dispatch_mode!(*mode, fixed_lanes, k, values, words),
+        StepKernel::Scalar(format, rounding) => {
+            for (v, w) in values.iter_mut().zip(words) {
+                *v = lowp_formats::gemm::quantize_step(format, *rounding, *v, *w);
+            }
+        }
+    }
+}
+
+/// The GEMM Philox words (SEMANTICS.md §3) of `LANES` consecutive output elements
+/// `first, first + 1, ..` at step `k` of stream `stream`: `words[w][j]` is word `w` of counter
+/// `(lo32(first + j), hi32(first + j), k, stream)`. Structure-of-arrays rounds, so they vectorise
+/// (64-bit products; the same bits as `lowp_formats::gemm::gemm_words`).
+#[inline(always)]
+pub(crate) fn gemm_word_lanes<const LANES: usize>(
+    seed: u64,
+    first: u64,
+    k: u32,
+    stream: u32,
+    words: &mut [[u32; LANES]; 4],
+) {
+    let key = seed_key(seed);
+    let [c0, c1, c2, c3] = words;
+    for j in 0..LANES {
+        let o = first.wrapping_add(j as u64);
+        c0[j] = o as u32;
+        c1[j] = (o >> 32) as u32;
+        c2[j] = k;
+        c3[j] = stream;
+    }
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(0x9E37_79B9);
+            k1 = k1.wrapping_add(0xBB67_AE85);
+        }
+        for j in 0..LANES {
+            let p0 = u64::from(0xD251_1F53u32) * u64::from(c0[j]);
+            let p1 = u64::from(0xCD9E_8D57u32) * u64::from(c2[j]);
+            let next0 = (p1 >> 32) as u32 ^ c1[j] ^ k0;
+            let next2 = (p0 >> 32) as u32 ^ c3[j] ^ k1;
+            c0[j] = next0;
+            c1[j] = p1 as u32;
+            c2[j] = next2;
+            c3[j] = p0 as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lowp_formats::Format;
+
+    /// Every binade edge and its neighbours, both signs, specials and pseudo-random patterns.
+    fn patterns() -> Vec<u32> {
+        let mut bits = vec![
+            0u32,
+            1,
+            2,
+            3,
+            0x7F_FFFF,
+            0x80_0000,
+            0x7F7F_FFFF,
+            0x7F80_0000,
+        ];
+        bits.extend([0x7FC0_0000, 0x7F80_0001, 0x7FFF_FFFF]);
+        for exponent in 0..=255u32 {
+            for mantissa in [
+                0u32, 1, 2, 0x40_0000, 0x3F_FFFF, 0x7F_FFFF, 0x10_0000, 0x08_0001,
+            ] {
+                bits.push((exponent << 23) | mantissa);
+            }
+            // Ties and their neighbours for every mantissa width.
+            for man in 0..23u32 {
+                let half = 1u32 << (22 - man);
+                for m in [half - 1, half, half + 1, 3 * half, (3 * half) | 1] {
+                    bits.push((exponent << 23) | (m & 0x7F_FFFF));
+                }
+            }
+        }
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            bits.push(state as u32 & 0x7FFF_FFFF);
+        }
+        let negatives: Vec<u32> = bits.iter().map(|b| b | SIGN_BIT).collect();
+        bits.extend(negatives);
+        bits
+    }
+
+    #[test]
+    fn nearest_lane_equals_the_scalar_grid() {
+        let specs = [
+            "tf32",
+            "bf16",
+            "fp16",
+            "e5m2",
+            "e4m3",
+            "e4m3fn",
+            "e4m3fn(saturate=true)",
+            "e5m2(subnormals=false)",
+            "bf16(subnormals=false,saturate=true)",
+            "float(exp=2,man=0)",
+            "float(exp=3,man=0)",
+            "float(exp=2,man=1,subnormals=false)",
+            "float(exp=3,man=0,subnormals=false)",
+            "float(exp=8,man=0)",
+            "float(exp=6,man=9,saturate=true)",
+            "float(exp=8,man=22)",
+            "binary8(p=3)",
+            "binary8(p=1)",
+            "binary8(p=4,subnormals=false)",
+            "binary8(p=3,overflow=saturate_infty)",
+            "binary(k=3,p=1)",
+            "binary(k=12,p=4,overflow=saturate_infty)",
+            "binary(k=16,p=9,subnormals=false)",
+        ];
+        let inputs = patterns();
+        let (mut covered, mut additive) = (0, 0);
+        for spec in specs {
+            let format: Format = spec.parse().unwrap();
+            let grid = match format {
+                Format::Float(f) => f.grid(),
+                Format::P3109(p) => p.grid(),
+                _ => unreachable!(),
+            };
+            let Some(kernel) = NearestKernel::new(&grid) else {
+                continue;
+            };
+            covered += 1;
+            additive += kernel.additive() as usize;
+            for &x in &inputs {
+                let want = grid.quantize_bits(x, Rounding::Nearest, 0);
+                let x = f32::from_bits(x);
+                let general = nearest_lane::<false, false>(&kernel, x).to_bits();
+                assert_eq!(general, want, "{spec}: {:#010x}", x.to_bits());
+                let fastest = dispatch_nearest!(kernel, nearest_lane, &kernel, x).to_bits();
+                assert_eq!(fastest, want, "{spec} (fastest): {:#010x}", x.to_bits());
+            }
+        }
+        assert!(
+            covered >= 18,
+            "only {covered} formats have a nearest kernel"
+        );
+        assert!(
+            additive >= 8,
+            "only {additive} formats use the additive algorithm"
+        );
+    }
+
+    /// All 2^32 inputs for the GEMM's common formats (minutes in release:
+    /// `cargo test -p lowp-backend --release --lib -- --ignored nearest_lane_exhaustive`).
+    #[test]
+    #[ignore]
+    fn nearest_lane_exhaustive() {
+        for spec in [
+            "e4m3",
+            "e5m2",
+            "fp16",
+            "bf16",
+            "e4m3fn",
+            "binary8(p=3)",
+            "binary8(p=4)",
+            "float(exp=3,man=0)",
+            "e5m2(subnormals=false)",
+            "fp16(saturate=true)",
+        ] {
+            let format: Format = spec.parse().unwrap();
+            let grid = match format {
+                Format::Float(f) => f.grid(),
+                Format::P3109(p) => p.grid(),
+                _ => unreachable!(),
+            };
+            let kernel = NearestKernel::new(&grid).unwrap();
+            let mismatch = (0..=u32::MAX).find(|&x| {
+                let want = grid.quantize_bits(x, Rounding::Nearest, 0);
+                let x = f32::from_bits(x);
+                let fastest = dispatch_nearest!(kernel, nearest_lane, &kernel, x);
+                let general = nearest_lane::<false, false>(&kernel, x);
+                fastest.to_bits() != want || general.to_bits() != want
+            });
+            assert_eq!(mismatch, None, "{spec}");
+        }
+    }
+
+    #[test]
+    fn gemm_word_lanes_equal_the_scalar_words() {
+        let mut words = [[0u32; 8]; 4];
+        for (seed, first, k, stream) in [
+            (0u64, 0u64, 0u32, 1u32),
+            (0xDEAD_BEEF, 0xFFFF_FFFC, 17, 3),
+            (u64::MAX, 123_456_789_012, u32::MAX, 1),
+        ] {
+            gemm_word_lanes(seed, first, k, stream, &mut words);
+            let want: Vec<[u32; 4]> = (0..8)
+                .map(|j| lowp_formats::gemm::gemm_words(seed, first + j, k, stream))
+                .collect();
+            for (w, lane) in words.iter().enumerate() {
+                for (j, got) in lane.iter().enumerate() {
+                    assert_eq!(
+                        *got, want[j][w],
+                        "{seed} {first} {k} {stream} lane {j} word {w}"
+                    );
+                }
+            }
+        }
+    }
+}
