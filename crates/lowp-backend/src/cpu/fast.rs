@@ -293,7 +293,73 @@ fn fill_words(seed: u64, first: u64, words: &mut [u32]) {
 pub(crate) enum Kernel {
     Grid(GridKernel),
     Fixed(FixedKernel),
+    /// Round to nearest on a float or P3109 grid, with the lean [`nearest_lane`].
+    Nearest(NearestKernel),
+    /// Round to nearest on a fixed point grid, with the lean [`fixed_nearest_lane`].
+    FixedNearest(FixedNearestKernel),
 }
+
+/// Loop-invariant parameters of round-to-nearest fixed point: `2^(q + 23)` and the range ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FixedNearestKernel {
+    magic: f32,
+    upper: f32,
+    lower: f32,
+}
+
+impl FixedNearestKernel {
+    /// The kernel of `format`, or None when the grid step `2^q` exceeds `2^104` (then
+    /// `2^(q + 24)` would leave binary32).
+    pub(crate) fn new(format: &FixedPoint) -> Option<Self> {
+        let q = -format.fl();
+        (q <= 104).then(|| {
+            let kernel = FixedKernel::new(format, Rounding::Nearest);
+            Self {
+                magic: f32::from_bits(pow2(q + 23)),
+                upper: f32::from_bits(kernel.upper),
+                lower: f32::from_bits(kernel.lower),
+            }
+        })
+    }
+}
+
+/// Round to nearest even on the grid `2^q` of `k` (the bits of [`fixed_lane`]`::<NEAREST>`):
+/// a magnitude below `2^(q + 23)` is rounded by the binary32 addition `(|x| + 2^(q+23)) - 2^(q+23)`,
+/// whose sum has exactly the quantum `2^q` as its last bit; larger magnitudes are on the grid.
+#[inline(always)]
+fn fixed_nearest_lane(k: &FixedNearestKernel, x: f32) -> f32 {
+    let bits = x.to_bits();
+    let sign = bits & SIGN_BIT;
+    let magnitude = f32::from_bits(bits & !SIGN_BIT);
+    // Two separate binary32 operations (Rust never reassociates them).
+    let rounded = if magnitude < k.magic {
+        (magnitude + k.magic) - k.magic
+    } else {
+        magnitude
+    };
+    let bound = if sign != 0 { k.lower } else { k.upper };
+    // NaN compares false and passes through with its payload.
+    let limited = if rounded > bound { bound } else { rounded }.to_bits();
+    let quiet = if limited > INF_BITS { QUIET_BIT } else { 0 };
+    f32::from_bits(if limited == 0 {
+        0
+    } else {
+        sign | limited | quiet
+    })
+}
+
+/// Calls `$f::<SIMPLE, ADDITIVE>($args)` with the flags of the nearest kernel `$k`.
+macro_rules! dispatch_nearest {
+    ($k:expr, $f:ident, $($arg:expr),*) => {
+        match ($k.simple(), $k.additive()) {
+            (true, true) => $f::<true, true>($($arg),*),
+            (true, false) => $f::<true, false>($($arg),*),
+            (false, true) => $f::<false, true>($($arg),*),
+            (false, false) => $f::<false, false>($($arg),*),
+        }
+    };
+}
+pub(crate) use dispatch_nearest;
 
 macro_rules! dispatch_mode {
     ($mode:expr, $f:ident, $($arg:expr),*) => {
@@ -322,6 +388,23 @@ fn chunk_body<const MODE: u32>(kernel: &Kernel, source: &[f32], target: &mut [f3
                 *y = f32::from_bits(fixed_lane::<MODE>(k, x.to_bits(), *w));
             }
         }
+        Kernel::Nearest(k) => dispatch_nearest!(k, nearest_map, k, source, target),
+        Kernel::FixedNearest(k) => {
+            for (x, y) in source.iter().zip(target.iter_mut()) {
+                *y = fixed_nearest_lane(k, *x);
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn nearest_map<const SIMPLE: bool, const ADDITIVE: bool>(
+    k: &NearestKernel,
+    source: &[f32],
+    target: &mut [f32],
+) {
+    for (x, y) in source.iter().zip(target.iter_mut()) {
+        *y = nearest_lane::<SIMPLE, ADDITIVE>(k, *x);
     }
 }
 
@@ -579,19 +662,6 @@ pub(crate) fn nearest_lane<const SIMPLE: bool, const ADDITIVE: bool>(
         sign | limited
     })
 }
-
-/// Calls `$f::<SIMPLE, ADDITIVE>($args)` with the flags of the nearest kernel `$k`.
-macro_rules! dispatch_nearest {
-    ($k:expr, $f:ident, $($arg:expr),*) => {
-        match ($k.simple(), $k.additive()) {
-            (true, true) => $f::<true, true>($($arg),*),
-            (true, false) => $f::<true, false>($($arg),*),
-            (false, true) => $f::<false, true>($($arg),*),
-            (false, false) => $f::<false, false>($($arg),*),
-        }
-    };
-}
-pub(crate) use dispatch_nearest;
 
 #[inline(always)]
 fn nearest_lanes<const SIMPLE: bool, const ADDITIVE: bool>(k: &NearestKernel, values: &mut [f32]) {

@@ -248,10 +248,21 @@ impl Backend for CpuBackend {
 fn elementwise(quantizer: &Quantizer, data: &[f32], parallel: bool) -> Result<Vec<f32>> {
     const CHUNK: usize = 1 << 14;
     let rounding = quantizer.rounding();
+    let grid_kernel = |grid: lowp_formats::FloatGrid| {
+        let nearest = (rounding == lowp_formats::Rounding::Nearest)
+            .then(|| fast::NearestKernel::new(&grid).map(fast::Kernel::Nearest))
+            .flatten();
+        nearest.or_else(|| fast::GridKernel::new(&grid, rounding).map(fast::Kernel::Grid))
+    };
     let kernel = match quantizer.format() {
-        Format::Float(f) => fast::GridKernel::new(&f.grid(), rounding).map(fast::Kernel::Grid),
-        Format::P3109(p) => fast::GridKernel::new(&p.grid(), rounding).map(fast::Kernel::Grid),
-        Format::Fixed(f) => Some(fast::Kernel::Fixed(fast::FixedKernel::new(f, rounding))),
+        Format::Float(f) => grid_kernel(f.grid()),
+        Format::P3109(p) => grid_kernel(p.grid()),
+        Format::Fixed(f) => (rounding == lowp_formats::Rounding::Nearest)
+            .then(|| fast::FixedNearestKernel::new(f).map(fast::Kernel::FixedNearest))
+            .flatten()
+            .or(Some(fast::Kernel::Fixed(fast::FixedKernel::new(
+                f, rounding,
+            )))),
         Format::SuperFp(_) | Format::Block(_) => None,
     };
     let mut out = new_output(data.len());

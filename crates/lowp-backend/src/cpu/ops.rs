@@ -1,41 +1,244 @@
 //! Element-wise operations, select and reductions on the CPU.
+//!
+//! Every output element is computed by the scalar semantics of lowp-formats
+//! ([`UnaryOp::apply`], [`BinaryOp::apply`], [`ReduceOp::reduce_lane`]); the work is split into
+//! chunks of output elements spread over the backend's threads, and no result depends on the
+//! chunking or the thread count. The output quantizer runs afterwards through exactly the code
+//! path of [`Backend::quantize`] (element `i` draws word `i`; block formats block along `shape`).
 
-use super::CpuBackend;
-use crate::Result;
-use lowp_formats::{BinaryOp, Quantizer, ReduceOp, UnaryOp};
+use super::{CpuBackend, CpuBuffer};
+use crate::{Backend, BackendError, Result};
+use lowp_formats::{BinaryOp, Format, FormatError, Quantizer, ReduceOp, UnaryOp};
+use std::sync::Arc;
+
+/// Output elements per task of the element-wise loops.
+const CHUNK: usize = 1 << 14;
+
+/// The number of elements of `shape`, or a shape error if it overflows `usize`.
+fn elements(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .ok_or_else(|| BackendError::Shape(format!("shape {shape:?} has too many elements")))
+}
+
+/// Checks that buffer `name` of `len` values holds a tensor of `shape`.
+fn check_len(name: &str, len: usize, shape: &[usize]) -> Result<()> {
+    let product = elements(shape)?;
+    if product != len {
+        return Err(BackendError::Shape(format!(
+            "shape {shape:?} has {product} elements, {name} has {len}"
+        )));
+    }
+    Ok(())
+}
+
+/// `out[i] = f(i)` for `i < len`, chunks of `chunk` outputs spread over the backend's threads.
+fn fill<F>(backend: &CpuBackend, len: usize, chunk: usize, f: F) -> Result<Vec<f32>>
+where
+    F: Fn(usize) -> Result<f32> + Sync,
+{
+    let mut out = super::new_output(len);
+    let chunk = chunk.max(1);
+    let body = |(index, target): (usize, &mut [f32])| -> Result<()> {
+        let first = index * chunk;
+        for (offset, y) in target.iter_mut().enumerate() {
+            *y = f(first + offset)?;
+        }
+        Ok(())
+    };
+    #[cfg(feature = "rayon")]
+    if backend.parallel() {
+        use rayon::prelude::*;
+        backend.run(|| out.par_chunks_mut(chunk).enumerate().try_for_each(body))?;
+        return Ok(out);
+    }
+    let _ = backend;
+    out.chunks_mut(chunk).enumerate().try_for_each(body)?;
+    Ok(out)
+}
+
+/// `out[i] = f(x[i])`, chunked over threads (an infallible, vectorisable loop).
+fn map1<F>(backend: &CpuBackend, x: &[f32], f: F) -> Vec<f32>
+where
+    F: Fn(f32) -> f32 + Sync,
+{
+    let mut out = super::new_output(x.len());
+    let body = |(source, target): (&[f32], &mut [f32])| {
+        for (y, &v) in target.iter_mut().zip(source) {
+            *y = f(v);
+        }
+    };
+    #[cfg(feature = "rayon")]
+    if backend.parallel() {
+        use rayon::prelude::*;
+        backend.run(|| {
+            x.par_chunks(CHUNK)
+                .zip(out.par_chunks_mut(CHUNK))
+                .for_each(body)
+        });
+        return out;
+    }
+    let _ = backend;
+    x.chunks(CHUNK).zip(out.chunks_mut(CHUNK)).for_each(body);
+    out
+}
+
+/// `out[i] = f(x[i], y[i])` (same lengths), chunked over threads.
+fn map2<F>(backend: &CpuBackend, x: &[f32], y: &[f32], f: F) -> Vec<f32>
+where
+    F: Fn(f32, f32) -> f32 + Sync,
+{
+    let mut out = super::new_output(x.len());
+    let body = |((a, b), target): ((&[f32], &[f32]), &mut [f32])| {
+        for ((t, &u), &v) in target.iter_mut().zip(a).zip(b) {
+            *t = f(u, v);
+        }
+    };
+    #[cfg(feature = "rayon")]
+    if backend.parallel() {
+        use rayon::prelude::*;
+        backend.run(|| {
+            x.par_chunks(CHUNK)
+                .zip(y.par_chunks(CHUNK))
+                .zip(out.par_chunks_mut(CHUNK))
+                .for_each(body)
+        });
+        return out;
+    }
+    let _ = backend;
+    x.chunks(CHUNK)
+        .zip(y.chunks(CHUNK))
+        .zip(out.chunks_mut(CHUNK))
+        .for_each(body);
+    out
+}
+
+/// Applies the output quantizer (if any) to `values` (a tensor of `shape`) through the same code
+/// path as [`Backend::quantize`].
+fn finish(
+    backend: &CpuBackend,
+    values: Vec<f32>,
+    shape: &[usize],
+    quantizer: Option<&Quantizer>,
+) -> Result<Vec<f32>> {
+    match quantizer {
+        None => Ok(values),
+        Some(q) => {
+            let quantized = backend.quantize(&CpuBuffer::from(values), shape, q)?;
+            Ok(Arc::try_unwrap(quantized.data).unwrap_or_else(|shared| (*shared).clone()))
+        }
+    }
+}
 
 pub(crate) fn unary(
-    _backend: &CpuBackend,
-    _op: UnaryOp,
-    _x: &[f32],
-    _shape: &[usize],
-    _quantizer: Option<&Quantizer>,
+    backend: &CpuBackend,
+    op: UnaryOp,
+    x: &[f32],
+    shape: &[usize],
+    quantizer: Option<&Quantizer>,
 ) -> Result<Vec<f32>> {
-    todo!("element-wise ops")
+    check_len("x", x.len(), shape)?;
+    // One monomorphised loop per operation (the match is resolved outside the loop).
+    let values = match op {
+        UnaryOp::Neg => map1(backend, x, |v| UnaryOp::Neg.apply(v)),
+        UnaryOp::Abs => map1(backend, x, |v| UnaryOp::Abs.apply(v)),
+        UnaryOp::Sqrt => map1(backend, x, |v| UnaryOp::Sqrt.apply(v)),
+        UnaryOp::Exp => map1(backend, x, |v| UnaryOp::Exp.apply(v)),
+        UnaryOp::Log => map1(backend, x, |v| UnaryOp::Log.apply(v)),
+        UnaryOp::Tanh => map1(backend, x, |v| UnaryOp::Tanh.apply(v)),
+        UnaryOp::Erf => map1(backend, x, |v| UnaryOp::Erf.apply(v)),
+    };
+    finish(backend, values, shape, quantizer)
 }
 
 pub(crate) fn binary(
-    _backend: &CpuBackend,
-    _op: BinaryOp,
-    _x: &[f32],
-    _y: &[f32],
-    _shape: &[usize],
-    _quantizer: Option<&Quantizer>,
+    backend: &CpuBackend,
+    op: BinaryOp,
+    x: &[f32],
+    y: &[f32],
+    shape: &[usize],
+    quantizer: Option<&Quantizer>,
 ) -> Result<Vec<f32>> {
-    todo!("element-wise ops")
+    check_len("x", x.len(), shape)?;
+    check_len("y", y.len(), shape)?;
+    let values = match op {
+        BinaryOp::Add => map2(backend, x, y, |u, v| BinaryOp::Add.apply(u, v)),
+        BinaryOp::Sub => map2(backend, x, y, |u, v| BinaryOp::Sub.apply(u, v)),
+        BinaryOp::Mul => map2(backend, x, y, |u, v| BinaryOp::Mul.apply(u, v)),
+        BinaryOp::Div => map2(backend, x, y, |u, v| BinaryOp::Div.apply(u, v)),
+        BinaryOp::Pow => map2(backend, x, y, |u, v| BinaryOp::Pow.apply(u, v)),
+        BinaryOp::Max => map2(backend, x, y, |u, v| BinaryOp::Max.apply(u, v)),
+        BinaryOp::Min => map2(backend, x, y, |u, v| BinaryOp::Min.apply(u, v)),
+        BinaryOp::Greater => map2(backend, x, y, |u, v| BinaryOp::Greater.apply(u, v)),
+        BinaryOp::GreaterEqual => map2(backend, x, y, |u, v| BinaryOp::GreaterEqual.apply(u, v)),
+        BinaryOp::Less => map2(backend, x, y, |u, v| BinaryOp::Less.apply(u, v)),
+        BinaryOp::LessEqual => map2(backend, x, y, |u, v| BinaryOp::LessEqual.apply(u, v)),
+        BinaryOp::Equal => map2(backend, x, y, |u, v| BinaryOp::Equal.apply(u, v)),
+    };
+    finish(backend, values, shape, quantizer)
 }
 
-pub(crate) fn select(_condition: &[f32], _x: &[f32], _y: &[f32]) -> Result<Vec<f32>> {
-    todo!("select")
+/// `out[i] = if condition[i] != 0 { x[i] } else { y[i] }`: NaN conditions count as true, `+-0`
+/// as false. All three buffers must have the same length. (No backend is passed here, so this
+/// memory-bound loop runs on the calling thread.)
+pub(crate) fn select(condition: &[f32], x: &[f32], y: &[f32]) -> Result<Vec<f32>> {
+    if condition.len() != x.len() || x.len() != y.len() {
+        return Err(BackendError::Shape(format!(
+            "select needs buffers of one length: condition has {}, x has {}, y has {}",
+            condition.len(),
+            x.len(),
+            y.len()
+        )));
+    }
+    Ok(condition
+        .iter()
+        .zip(x)
+        .zip(y)
+        .map(|((&c, &a), &b)| if c != 0.0 || c.is_nan() { a } else { b })
+        .collect())
 }
 
 pub(crate) fn reduce(
-    _backend: &CpuBackend,
-    _op: ReduceOp,
-    _x: &[f32],
-    _shape: &[usize],
-    _axis: usize,
-    _quantizer: Option<&Quantizer>,
+    backend: &CpuBackend,
+    op: ReduceOp,
+    x: &[f32],
+    shape: &[usize],
+    axis: usize,
+    quantizer: Option<&Quantizer>,
 ) -> Result<Vec<f32>> {
-    todo!("reductions")
+    check_len("x", x.len(), shape)?;
+    if axis >= shape.len() {
+        return Err(BackendError::Shape(format!(
+            "reduction axis {axis} is out of range for shape {shape:?} ({} axes)",
+            shape.len()
+        )));
+    }
+    if let Some(q) = quantizer
+        && matches!(q.format(), Format::Block(_))
+    {
+        return Err(BackendError::Format(FormatError::Shape(format!(
+            "reduce: the quantizer's format {} is a block format (one exponent per block); \
+             reductions quantize each partial result on its own and need an element-wise format",
+            q.format()
+        ))));
+    }
+    let len = shape[axis];
+    let outer = elements(&shape[..axis])?;
+    let inner = elements(&shape[axis + 1..])?;
+    let outputs = outer
+        .checked_mul(inner)
+        .filter(|&n| n <= isize::MAX as usize / size_of::<f32>())
+        .ok_or_else(|| {
+            BackendError::Shape(format!(
+                "reducing axis {axis} of shape {shape:?} gives too many outputs"
+            ))
+        })?;
+    // About CHUNK input elements per task.
+    let chunk = CHUNK / len.max(1);
+    fill(backend, outputs, chunk, |o| {
+        let (i, j) = (o / inner, o % inner);
+        let base = i * len * inner + j;
+        Ok(op.reduce_lane(o as u64, len, |k| x[base + k * inner], quantizer)?)
+    })
 }
