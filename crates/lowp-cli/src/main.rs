@@ -76,14 +76,20 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
-    /// Measure quantize throughput.
+    /// Measure quantize (ns/element) and qgemm (ns/MAC) throughput on one thread and all threads.
     Bench {
-        /// Print a JSON array instead of a table.
+        /// Print a JSON array instead of tables.
         #[arg(long)]
         json: bool,
-        /// Elements per measurement.
-        #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+        /// Elements per quantize measurement.
+        #[arg(long, value_name = "N", default_value_t = 1 << 24)]
         n: usize,
+        /// Square qgemm sizes to measure (M = K = N), comma-separated.
+        #[arg(long, value_name = "SIZES", value_delimiter = ',', default_values_t = [256, 512])]
+        gemm_sizes: Vec<usize>,
+        /// Which operations to measure.
+        #[arg(long, value_enum, default_value_t = bench::Ops::All)]
+        ops: bench::Ops,
     },
 }
 
@@ -128,7 +134,12 @@ fn execute<B: Backend>(command: &Command, backend: &B, out: &mut impl Write) -> 
                 return Ok(ExitCode::from(EXIT_FAILED));
             }
         }
-        Command::Bench { json, n } => bench::run(*n, *json, out)?,
+        Command::Bench {
+            json,
+            n,
+            gemm_sizes,
+            ops,
+        } => bench::run(*n, gemm_sizes, *ops, *json, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

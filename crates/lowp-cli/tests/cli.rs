@@ -620,7 +620,7 @@ fn conformance_rejects_unreadable_manifests() {
 
 #[test]
 fn bench_prints_a_table_or_json_rows() {
-    let table = success(&lowp(["bench", "--n", "256"]));
+    let table = success(&lowp(["bench", "--n", "256", "--gemm-sizes", "8"]));
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(
         header,
@@ -635,18 +635,52 @@ fn bench_prints_a_table_or_json_rows() {
         ]
     );
     assert!(line_starting(&table, "quantize").contains("256"), "{table}");
+    assert!(table.contains("ns/MAC"), "{table}");
+    assert!(line_starting(&table, "qgemm").contains("e4m3"), "{table}");
 
-    let json = success(&lowp(["bench", "--json", "--n", "256", "--backend", "cpu"]));
+    let json = success(&lowp([
+        "bench",
+        "--json",
+        "--n",
+        "256",
+        "--gemm-sizes",
+        "8",
+        "--backend",
+        "cpu",
+    ]));
     let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
     let rows = rows.as_array().unwrap();
     assert!(!rows.is_empty());
+    let mut ops = std::collections::BTreeSet::new();
     for row in rows {
-        assert_eq!(row["op"], "quantize");
         assert_eq!(row["backend"], "cpu");
-        assert_eq!(row["n"], 256);
-        assert!(row["format"].is_string() && row["rounding"].is_string());
         assert!(row["threads"].as_u64().unwrap() >= 1);
-        assert!(row["ns_per_element"].as_f64().unwrap() > 0.0);
+        ops.insert(row["op"].as_str().unwrap().to_string());
+        if row["op"] == "quantize" {
+            assert_eq!(row["n"], 256);
+            assert!(row["format"].is_string() && row["rounding"].is_string());
+            assert!(row["ns_per_element"].as_f64().unwrap() > 0.0);
+        } else {
+            assert_eq!(
+                (row["m"].as_u64(), row["k"].as_u64(), row["n"].as_u64()),
+                (Some(8), Some(8), Some(8))
+            );
+            assert!(row["ns_per_mac"].as_f64().unwrap() > 0.0);
+        }
     }
+    assert_eq!(
+        ops.into_iter().collect::<Vec<_>>(),
+        ["matmul_f32", "qgemm", "quantize"]
+    );
+    let only = success(&lowp([
+        "bench",
+        "--json",
+        "--ops",
+        "qgemm",
+        "--gemm-sizes",
+        "4",
+    ]));
+    assert!(!only.contains("ns_per_element"), "{only}");
     assert_bad_input(&lowp(["bench", "--n", "0"]), "--n must be at least 1");
+    assert_bad_input(&lowp(["bench", "--gemm-sizes", "0"]), "--gemm-sizes");
 }
