@@ -70,7 +70,8 @@ impl CpuBackend {
         Self {
             path: CpuPath::Scalar,
             threads: Some(1),
-            ..Self::default()
+            #[cfg(feature = "rayon")]
+            pool: None,
         }
     }
 
@@ -302,6 +303,7 @@ fn elementwise(quantizer: &Quantizer, data: &[f32], parallel: bool) -> Result<Ve
 /// pages (calloc/mmap); on Linux they are advised to use transparent huge pages before the first
 /// write, which takes page-fault time from about 2 ns to under 0.1 ns per element.
 fn new_output(len: usize) -> Vec<f32> {
+    #[cfg_attr(not(target_os = "linux"), allow(unused_mut))]
     let mut out = vec![0f32; len];
     #[cfg(target_os = "linux")]
     {

@@ -1,0 +1,856 @@
+//! # lowp-wgpu
+//!
+//! The WGSL compute backend of lowp on [wgpu](https://wgpu.rs): Vulkan and GL natively (Mesa's
+//! lavapipe/llvmpipe work on machines without a GPU) and WebGPU in the browser (wasm32).
+//!
+//! Values live on the device as their binary32 bit patterns (`array<u32>` in WGSL, so no GPU
+//! flushes subnormals or canonicalises NaNs), and every kernel is the integer-only scalar code of
+//! lowp-formats ported line for line to `shaders/common.wgsl`, so results equal the CPU backend bit
+//! for bit (SEMANTICS.md).
+//!
+//! This first step implements [`Backend::upload`], [`Backend::download`] and
+//! [`Backend::quantize`] for every format family (element-wise formats in one pass, block
+//! formats in two: per-block max magnitude, then rounding) and every rounding mode, stochastic
+//! rounding included (Philox4x32-10 from 16-bit partial products). The other operations return
+//! [`BackendError::Unsupported`].
+//!
+//! ```no_run
+//! # #[cfg(not(target_arch = "wasm32"))] {
+//! use lowp_backend::Backend;
+//! use lowp_formats::Quantizer;
+//! let backend = lowp_wgpu::WgpuBackend::new().expect("an adapter");
+//! let input = backend.upload(&[1.0625, 1000.0]).unwrap();
+//! let e4m3 = Quantizer::nearest("e4m3".parse().unwrap());
+//! let output = backend.quantize(&input, &[2], &e4m3).unwrap();
+//! let values = pollster::block_on(backend.download(&output)).unwrap();
+//! assert_eq!(values, [1.0, f32::INFINITY]);
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+mod oneshot;
+pub mod params;
+pub mod shaders;
+
+pub use wgpu;
+
+use lowp_backend::{Backend, BackendError, ConvGeometry, Result, SliceRange};
+use lowp_formats::{
+    BinaryOp, BlockFloatingPoint, Format, FormatError, GemmSpec, Quantizer, ReduceOp, UnaryOp,
+};
+use params::{BlockLayoutParams, BlockParams, DispatchParams, QuantizeParams, QuantizerParams};
+use shaders::Family;
+use std::num::NonZeroU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use wgpu::util::DeviceExt;
+
+/// The backend's name in errors and reports.
+const NAME: &str = "wgpu";
+/// Invocations per workgroup of every kernel (`WORKGROUP_SIZE` in common.wgsl; WebGPU in
+/// browsers guarantees 256).
+const WORKGROUP_SIZE: u32 = 256;
+/// Largest workgroup count used per grid dimension (WebGPU's default limit).
+const MAX_WORKGROUPS: u32 = 65_535;
+
+fn unavailable(reason: impl Into<String>) -> BackendError {
+    BackendError::Unavailable {
+        backend: NAME,
+        reason: reason.into(),
+    }
+}
+
+fn unsupported(operation: &'static str) -> BackendError {
+    BackendError::Unsupported {
+        backend: NAME,
+        operation,
+    }
+}
+
+fn device_error(error: impl std::fmt::Display) -> BackendError {
+    BackendError::Device {
+        backend: NAME,
+        message: error.to_string(),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Tuning knobs of [`WgpuBackend::request_with`]. Both only ever lower the device's own limits;
+/// their purpose is to exercise the multi-dispatch paths on small tensors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WgpuOptions {
+    /// Largest storage-buffer binding of one dispatch, in bytes (`None`: the device's
+    /// `max_storage_buffer_binding_size`). Larger tensors are processed in several dispatches
+    /// bound at offsets; the value is rounded down to the storage offset alignment.
+    pub max_binding_bytes: Option<u64>,
+    /// Largest workgroup count per grid dimension (`None`: the device's limit, at most 65535).
+    /// Dispatches needing more workgroups use a 2-D grid.
+    pub max_workgroups_per_dimension: Option<u32>,
+}
+
+/// A device buffer of binary32 values: a `STORAGE | COPY_SRC | COPY_DST` [`wgpu::Buffer`] and
+/// its length in values (an empty buffer still holds 4 bytes, as wgpu forbids empty bindings).
+#[derive(Debug, Clone)]
+pub struct WgpuBuffer {
+    buffer: wgpu::Buffer,
+    len: usize,
+}
+
+impl WgpuBuffer {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether the buffer holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The underlying wgpu buffer (at least 4 bytes, values as little-endian binary32).
+    pub fn raw(&self) -> &wgpu::Buffer {
+        &self.buffer
+    }
+}
+
+/// The compiled pipelines and their bind group layouts.
+#[derive(Debug)]
+struct Kernels {
+    /// quantize.wgsl: 0 uniform, 1 source (read), 2 result (read_write).
+    quantize_layout: wgpu::BindGroupLayout,
+    quantize: wgpu::ComputePipeline,
+    /// block.wgsl: 0 uniform, 1 source (read), 2 block maxima (atomic), 3 result.
+    block_layout: wgpu::BindGroupLayout,
+    block_max: wgpu::ComputePipeline,
+    block_apply: wgpu::ComputePipeline,
+}
+
+fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// Compiles `family`'s module (common.wgsl + the family file) and one pipeline per entry point,
+/// returning the compiler's log as an error when WGSL validation or the driver rejects it.
+async fn compile(
+    device: &wgpu::Device,
+    family: Family,
+    entries: &[wgpu::BindGroupLayoutEntry],
+) -> Result<(wgpu::BindGroupLayout, Vec<wgpu::ComputePipeline>)> {
+    let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let source = shaders::module_source(family);
+    let label = Some(family.file_name());
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label,
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let bind_group_layout =
+        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label, entries });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label,
+        bind_group_layouts: &[Some(&bind_group_layout)],
+        immediate_size: 0,
+    });
+    let pipelines = family
+        .entry_points()
+        .iter()
+        .map(|entry| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        })
+        .collect();
+    let validation = validation.pop().await;
+    let internal = internal.pop().await;
+    if let Some(error) = validation.or(internal) {
+        return Err(unavailable(format!(
+            "WGSL shader {} failed to compile: {error}",
+            family.file_name()
+        )));
+    }
+    Ok((bind_group_layout, pipelines))
+}
+
+impl Kernels {
+    async fn new(device: &wgpu::Device) -> Result<Self> {
+        let (quantize_layout, quantize) = compile(
+            device,
+            Family::Quantize,
+            &[
+                uniform_entry(0),
+                storage_entry(1, true),
+                storage_entry(2, false),
+            ],
+        )
+        .await?;
+        let (block_layout, block) = compile(
+            device,
+            Family::Block,
+            &[
+                uniform_entry(0),
+                storage_entry(1, true),
+                storage_entry(2, false),
+                storage_entry(3, false),
+            ],
+        )
+        .await?;
+        let mut quantize = quantize.into_iter();
+        let mut block = block.into_iter();
+        let next = |pipelines: &mut std::vec::IntoIter<wgpu::ComputePipeline>| {
+            pipelines
+                .next()
+                .ok_or_else(|| unavailable("a shader entry point has no pipeline"))
+        };
+        Ok(Self {
+            quantize_layout,
+            quantize: next(&mut quantize)?,
+            block_layout,
+            block_max: next(&mut block)?,
+            block_apply: next(&mut block)?,
+        })
+    }
+}
+
+/// The wgpu backend: one device and queue, with its pipelines compiled at creation.
+#[derive(Debug)]
+pub struct WgpuBackend {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    adapter_info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    /// Values per dispatch (a multiple of the storage offset alignment, in values).
+    chunk_values: u64,
+    /// Workgroups per grid dimension.
+    max_workgroups: u32,
+    kernels: Kernels,
+    /// Errors raised outside any error scope (reported by the next operation).
+    uncaptured: Arc<Mutex<Vec<String>>>,
+}
+
+/// Picks the adapter: the one whose name contains `WGPU_ADAPTER_NAME` when that is set (native),
+/// else wgpu's choice for `WGPU_POWER_PREF` (default high performance) among the backends of
+/// `WGPU_BACKEND`.
+async fn select_adapter(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Ok(name) = std::env::var("WGPU_ADAPTER_NAME") {
+        let wanted = name.to_lowercase();
+        let adapters = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        return adapters
+            .into_iter()
+            .find(|adapter| adapter.get_info().name.to_lowercase().contains(&wanted))
+            .ok_or_else(|| unavailable(format!("no adapter matches WGPU_ADAPTER_NAME={name}")));
+    }
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::from_env()
+                .unwrap_or(wgpu::PowerPreference::HighPerformance),
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| unavailable(format!("no adapter: {error}")))
+}
+
+impl WgpuBackend {
+    /// Opens the default adapter (see [`WgpuBackend::request_with`]).
+    pub async fn request() -> Result<Self> {
+        Self::request_with(WgpuOptions::default()).await
+    }
+
+    /// Opens an adapter chosen from the environment (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME`,
+    /// `WGPU_POWER_PREF`), a device with the adapter's limits, and compiles every pipeline.
+    /// No adapter gives [`BackendError::Unavailable`], as does a shader the driver rejects
+    /// (with the compiler's log).
+    pub async fn request_with(options: WgpuOptions) -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = select_adapter(&instance).await?;
+        let adapter_info = adapter.get_info();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("lowp"),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|error| {
+                unavailable(format!(
+                    "cannot open a device on {} ({:?}): {error}",
+                    adapter_info.name, adapter_info.backend
+                ))
+            })?;
+        let uncaptured = Arc::new(Mutex::new(Vec::new()));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+            lock(&sink).push(error.to_string());
+        }));
+        let kernels = Kernels::new(&device).await?;
+        let limits = device.limits();
+        let max_workgroups = options
+            .max_workgroups_per_dimension
+            .unwrap_or(MAX_WORKGROUPS)
+            .min(limits.max_compute_workgroups_per_dimension)
+            .clamp(1, MAX_WORKGROUPS);
+        let alignment = u64::from(limits.min_storage_buffer_offset_alignment).max(4);
+        let device_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let binding = options
+            .max_binding_bytes
+            .map_or(device_binding, |bytes| bytes.min(device_binding));
+        // A chunk must also fit one 2-D grid and keep its count well inside u32.
+        let grid_bytes = 4
+            * (u64::from(WORKGROUP_SIZE) * u64::from(max_workgroups) * u64::from(max_workgroups))
+                .min(1 << 31);
+        let chunk_bytes = (binding.min(grid_bytes) / alignment * alignment).max(alignment);
+        Ok(Self {
+            device,
+            queue,
+            adapter_info,
+            limits,
+            chunk_values: chunk_bytes / 4,
+            max_workgroups,
+            kernels,
+            uncaptured,
+        })
+    }
+
+    /// Blocking [`WgpuBackend::request`] (native targets only: browsers cannot block).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new() -> Result<Self> {
+        pollster::block_on(Self::request())
+    }
+
+    /// Blocking [`WgpuBackend::request_with`] (native targets only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_options(options: WgpuOptions) -> Result<Self> {
+        pollster::block_on(Self::request_with(options))
+    }
+
+    /// The adapter the backend runs on (name, driver, wgpu backend such as Vulkan or GL).
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.adapter_info
+    }
+
+    /// The device's limits.
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    /// The wgpu device.
+    pub fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The wgpu queue.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.queue
+    }
+
+    /// Values processed by one dispatch (tensors with more values take several dispatches).
+    pub fn chunk_values(&self) -> u64 {
+        self.chunk_values
+    }
+
+    /// Compiles a WGSL module on this device and reports the compiler's log as
+    /// [`BackendError::Unavailable`] when it is rejected (parse or validation errors).
+    pub async fn check_shader(&self, label: &str, source: &str) -> Result<()> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let _module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        match scope.pop().await {
+            Some(error) => Err(unavailable(format!(
+                "WGSL shader {label} failed to compile: {error}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Errors the device raised outside an error scope since the last call.
+    fn take_uncaptured(&self) -> Result<()> {
+        let errors = std::mem::take(&mut *lock(&self.uncaptured));
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(device_error(errors.join("\n")))
+        }
+    }
+
+    /// Runs `work` (which records and submits commands) and turns any validation, internal or
+    /// out-of-memory error it raises into a [`BackendError`]. Native targets see the errors at
+    /// once through error scopes; on the web they arrive asynchronously and are reported by a
+    /// later operation.
+    fn scoped<T>(&self, work: impl FnOnce() -> T) -> Result<T> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let out_of_memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+            let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+            let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+            let value = work();
+            let validation = pollster::block_on(validation.pop());
+            let internal = pollster::block_on(internal.pop());
+            let out_of_memory = pollster::block_on(out_of_memory.pop());
+            if let Some(error) = validation.or(internal).or(out_of_memory) {
+                return Err(device_error(error));
+            }
+            self.take_uncaptured()?;
+            Ok(value)
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let value = work();
+            self.take_uncaptured()?;
+            Ok(value)
+        }
+    }
+
+    /// A new storage buffer of `len` values (4 bytes when empty).
+    fn storage(&self, len: usize, label: &str) -> Result<WgpuBuffer> {
+        let bytes = (len as u64)
+            .checked_mul(4)
+            .filter(|bytes| *bytes <= self.limits.max_buffer_size)
+            .ok_or_else(|| {
+                BackendError::Shape(format!(
+                    "{len} values exceed the device's max_buffer_size of {} bytes",
+                    self.limits.max_buffer_size
+                ))
+            })?;
+        let buffer = self.scoped(|| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes.max(4),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })?;
+        Ok(WgpuBuffer { buffer, len })
+    }
+
+    /// A uniform buffer holding `contents`.
+    fn uniform(&self, contents: &[u8]) -> wgpu::Buffer {
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("lowp params"),
+                contents,
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    /// The chunks `(first value, values)` of a tensor of `len` values, one dispatch each.
+    fn chunks(&self, len: usize) -> impl Iterator<Item = (u64, u64)> + use<> {
+        let len = len as u64;
+        let chunk = self.chunk_values;
+        (0..len.div_ceil(chunk)).map(move |i| (i * chunk, chunk.min(len - i * chunk)))
+    }
+
+    /// The 2-D grid `(x, y)` of workgroups covering `count` invocations, and the invocations per
+    /// grid row.
+    fn grid(&self, count: u64) -> (u32, u32, u32) {
+        let groups = count.div_ceil(u64::from(WORKGROUP_SIZE));
+        let max = u64::from(self.max_workgroups);
+        let (x, y) = if groups <= max {
+            (groups, 1)
+        } else {
+            (max, groups.div_ceil(max))
+        };
+        (x as u32, y as u32, x as u32 * WORKGROUP_SIZE)
+    }
+
+    fn dispatch_params(&self, start: u64, count: u64) -> (DispatchParams, (u32, u32)) {
+        let (x, y, row_width) = self.grid(count);
+        (
+            DispatchParams {
+                count: count as u32,
+                row_width,
+                base_lo: start as u32,
+                base_hi: (start >> 32) as u32,
+            },
+            (x, y),
+        )
+    }
+
+    fn quantize_elementwise(
+        &self,
+        input: &WgpuBuffer,
+        output: &WgpuBuffer,
+        quantizer: &Quantizer,
+    ) -> Result<()> {
+        let quantizer = QuantizerParams::new(quantizer);
+        self.scoped(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("lowp quantize"),
+                });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("quantize"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&self.kernels.quantize);
+                for (start, count) in self.chunks(input.len) {
+                    let (dispatch, (x, y)) = self.dispatch_params(start, count);
+                    let uniform = self.uniform(bytemuck::bytes_of(&QuantizeParams {
+                        dispatch,
+                        quantizer,
+                    }));
+                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("quantize"),
+                        layout: &self.kernels.quantize_layout,
+                        entries: &[
+                            whole(0, &uniform),
+                            range(1, &input.buffer, start, count),
+                            range(2, &output.buffer, start, count),
+                        ],
+                    });
+                    pass.set_bind_group(0, &bind_group, &[]);
+                    pass.dispatch_workgroups(x, y, 1);
+                }
+            }
+            self.queue.submit([encoder.finish()]);
+        })
+    }
+
+    fn quantize_block(
+        &self,
+        input: &WgpuBuffer,
+        output: &WgpuBuffer,
+        (inner, extent): (u64, u64),
+        quantizer: &Quantizer,
+    ) -> Result<()> {
+        let binding_limit = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        if extent > u64::from(u32::MAX) || extent * 4 > binding_limit {
+            return Err(BackendError::Shape(format!(
+                "{extent} blocks: their maxima ({} bytes) exceed one storage binding ({binding_limit} bytes) on the wgpu backend",
+                extent.saturating_mul(4)
+            )));
+        }
+        let quantizer = QuantizerParams::new(quantizer);
+        self.scoped(|| {
+            let maxima = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("lowp block maxima"),
+                size: extent * 4,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("lowp block quantize"),
+                });
+            encoder.clear_buffer(&maxima, 0, None);
+            let dispatches: Vec<_> = self
+                .chunks(input.len)
+                .map(|(start, count)| {
+                    let (dispatch, grid) = self.dispatch_params(start, count);
+                    let uniform = self.uniform(bytemuck::bytes_of(&BlockParams {
+                        dispatch,
+                        quantizer,
+                        blocks: BlockLayoutParams::for_chunk(start, inner, extent),
+                    }));
+                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("block quantize"),
+                        layout: &self.kernels.block_layout,
+                        entries: &[
+                            whole(0, &uniform),
+                            range(1, &input.buffer, start, count),
+                            whole(2, &maxima),
+                            range(3, &output.buffer, start, count),
+                        ],
+                    });
+                    (bind_group, grid)
+                })
+                .collect();
+            for (label, pipeline) in [
+                ("block max", &self.kernels.block_max),
+                ("block apply", &self.kernels.block_apply),
+            ] {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(label),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(pipeline);
+                for (bind_group, (x, y)) in &dispatches {
+                    pass.set_bind_group(0, bind_group, &[]);
+                    pass.dispatch_workgroups(*x, *y, 1);
+                }
+            }
+            self.queue.submit([encoder.finish()]);
+        })
+    }
+}
+
+fn whole(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buffer.as_entire_binding(),
+    }
+}
+
+/// Binds values `start .. start + count` of `buffer` (`count >= 1`).
+fn range(binding: u32, buffer: &wgpu::Buffer, start: u64, count: u64) -> wgpu::BindGroupEntry<'_> {
+    wgpu::BindGroupEntry {
+        binding,
+        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer,
+            offset: start * 4,
+            size: NonZeroU64::new(count * 4),
+        }),
+    }
+}
+
+/// `(inner, extent)` of a block format over `shape`: element i lies in block
+/// `(i / inner) % extent` (block.rs `block_layout`).
+fn block_geometry(block: &BlockFloatingPoint, shape: &[usize]) -> Result<(u64, u64)> {
+    if block.dim() == -1 {
+        return Ok((1, 1));
+    }
+    let axis = block.dim() as usize;
+    if axis >= shape.len() {
+        return Err(FormatError::Shape(format!(
+            "block dim = {} but the tensor has {} axes (shape {shape:?})",
+            block.dim(),
+            shape.len()
+        ))
+        .into());
+    }
+    let inner: u64 = shape[axis + 1..].iter().map(|&n| n as u64).product();
+    Ok((inner.max(1), (shape[axis] as u64).max(1)))
+}
+
+impl Backend for WgpuBackend {
+    type Buffer = WgpuBuffer;
+
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn upload(&self, data: &[f32]) -> Result<WgpuBuffer> {
+        let buffer = self.storage(data.len(), "lowp tensor")?;
+        if !data.is_empty() {
+            self.scoped(|| {
+                self.queue
+                    .write_buffer(&buffer.buffer, 0, bytemuck::cast_slice(data))
+            })?;
+        }
+        Ok(buffer)
+    }
+
+    async fn download(&self, buffer: &WgpuBuffer) -> Result<Vec<f32>> {
+        if buffer.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bytes = buffer.len as u64 * 4;
+        let staging = self.scoped(|| {
+            let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("lowp readback"),
+                size: bytes,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("lowp download"),
+                });
+            encoder.copy_buffer_to_buffer(&buffer.buffer, 0, &staging, 0, bytes);
+            self.queue.submit([encoder.finish()]);
+            staging
+        })?;
+        let (sender, receiver) = oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| sender.send(result));
+        // Native: the callback only runs inside poll (PLATFORM.md §1). WebGPU: a no-op, the
+        // browser runs the callback and wakes the receiver.
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(device_error)?;
+        match receiver.await {
+            Some(Ok(())) => {}
+            Some(Err(error)) => return Err(device_error(format!("map_async failed: {error}"))),
+            None => return Err(device_error("map_async callback dropped")),
+        }
+        let values = {
+            let view = staging.get_mapped_range(..).map_err(device_error)?;
+            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
+        };
+        staging.unmap();
+        self.take_uncaptured()?;
+        Ok(values)
+    }
+
+    fn quantize(
+        &self,
+        input: &WgpuBuffer,
+        shape: &[usize],
+        quantizer: &Quantizer,
+    ) -> Result<WgpuBuffer> {
+        let product = shape
+            .iter()
+            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+            .ok_or_else(|| {
+                BackendError::Shape(format!("shape {shape:?} has more than usize::MAX elements"))
+            })?;
+        if product != input.len {
+            return Err(BackendError::Shape(format!(
+                "shape {shape:?} has {product} elements, the buffer has {}",
+                input.len
+            )));
+        }
+        let block = match quantizer.format() {
+            Format::Block(block) => Some(block_geometry(block, shape)?),
+            _ => None,
+        };
+        let output = self.storage(input.len, "lowp quantized")?;
+        if input.is_empty() {
+            return Ok(output);
+        }
+        match block {
+            Some(geometry) => self.quantize_block(input, &output, geometry, quantizer)?,
+            None => self.quantize_elementwise(input, &output, quantizer)?,
+        }
+        Ok(output)
+    }
+
+    fn qgemm(&self, _a: &WgpuBuffer, _b: &WgpuBuffer, _spec: &GemmSpec) -> Result<WgpuBuffer> {
+        Err(unsupported("qgemm"))
+    }
+
+    fn unary(
+        &self,
+        _op: UnaryOp,
+        _x: &WgpuBuffer,
+        _shape: &[usize],
+        _quantizer: Option<&Quantizer>,
+    ) -> Result<WgpuBuffer> {
+        Err(unsupported("unary"))
+    }
+
+    fn binary(
+        &self,
+        _op: BinaryOp,
+        _x: &WgpuBuffer,
+        _y: &WgpuBuffer,
+        _shape: &[usize],
+        _quantizer: Option<&Quantizer>,
+    ) -> Result<WgpuBuffer> {
+        Err(unsupported("binary"))
+    }
+
+    fn select(
+        &self,
+        _condition: &WgpuBuffer,
+        _x: &WgpuBuffer,
+        _y: &WgpuBuffer,
+    ) -> Result<WgpuBuffer> {
+        Err(unsupported("select"))
+    }
+
+    fn reduce(
+        &self,
+        _op: ReduceOp,
+        _x: &WgpuBuffer,
+        _shape: &[usize],
+        _axis: usize,
+        _quantizer: Option<&Quantizer>,
+    ) -> Result<WgpuBuffer> {
+        Err(unsupported("reduce"))
+    }
+
+    fn permute(&self, _x: &WgpuBuffer, _shape: &[usize], _axes: &[usize]) -> Result<WgpuBuffer> {
+        Err(unsupported("permute"))
+    }
+
+    fn expand(&self, _x: &WgpuBuffer, _shape: &[usize], _target: &[usize]) -> Result<WgpuBuffer> {
+        Err(unsupported("expand"))
+    }
+
+    fn slice(
+        &self,
+        _x: &WgpuBuffer,
+        _shape: &[usize],
+        _ranges: &[SliceRange],
+    ) -> Result<WgpuBuffer> {
+        Err(unsupported("slice"))
+    }
+
+    fn concat(&self, _parts: &[(&WgpuBuffer, &[usize])], _axis: usize) -> Result<WgpuBuffer> {
+        Err(unsupported("concat"))
+    }
+
+    fn gather(
+        &self,
+        _x: &WgpuBuffer,
+        _shape: &[usize],
+        _axis: usize,
+        _indices: &[u32],
+    ) -> Result<WgpuBuffer> {
+        Err(unsupported("gather"))
+    }
+
+    fn scatter_add(
+        &self,
+        _src: &WgpuBuffer,
+        _shape: &[usize],
+        _axis: usize,
+        _indices: &[u32],
+        _extent: usize,
+    ) -> Result<WgpuBuffer> {
+        Err(unsupported("scatter_add"))
+    }
+
+    fn im2col(&self, _x: &WgpuBuffer, _geometry: &ConvGeometry) -> Result<WgpuBuffer> {
+        Err(unsupported("im2col"))
+    }
+
+    fn col2im(&self, _columns: &WgpuBuffer, _geometry: &ConvGeometry) -> Result<WgpuBuffer> {
+        Err(unsupported("col2im"))
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    #[test]
+    fn the_backend_and_its_buffers_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::WgpuBackend>();
+        assert_send_sync::<super::WgpuBuffer>();
+    }
+}

@@ -1,0 +1,67 @@
+//! The public conformance vectors' quantize cases on the wgpu backend (`--features wgpu`).
+//! GEMM and layer cases wait for those kernels on wgpu and are filtered out. Without an adapter
+//! the test prints `SKIP: <reason>` and passes, unless `LOWP_REQUIRE` contains `wgpu`.
+
+#![cfg(feature = "wgpu")]
+
+use lowp::BackendError;
+use lowp::conformance::{Manifest, Outcome, run};
+use lowp_wgpu::WgpuBackend;
+use std::path::Path;
+
+/// The element-wise and block quantize ops of the manifest.
+const QUANTIZE_OPS: [&str; 6] = [
+    "float_quantize",
+    "fixed_point_quantize",
+    "block_quantize",
+    "binary8_quantize",
+    "binaryK_quantize",
+    "superfp_quantize",
+];
+
+fn required() -> bool {
+    std::env::var("LOWP_REQUIRE")
+        .map(|list| list.split(',').any(|name| name.trim() == "wgpu"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn public_quantize_vectors_pass_on_wgpu() {
+    let backend = match WgpuBackend::new() {
+        Ok(backend) => backend,
+        Err(error @ BackendError::Unavailable { .. }) if !required() => {
+            println!("SKIP: {error}");
+            return;
+        }
+        Err(error) => panic!("the wgpu backend is required (LOWP_REQUIRE) but failed: {error}"),
+    };
+    let info = backend.adapter_info();
+    println!("wgpu adapter: {} ({:?})", info.name, info.backend);
+    let mut manifest = Manifest::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/manifest.json"),
+    )
+    .expect("vendored manifest loads");
+    let total = manifest.cases.len();
+    manifest
+        .cases
+        .retain(|case| QUANTIZE_OPS.contains(&case.op.as_str()));
+    assert!(
+        manifest.cases.len() > 400,
+        "{} quantize cases",
+        manifest.cases.len()
+    );
+    let report = run(&manifest, &backend);
+    println!("{report}");
+    println!(
+        "{} of {total} cases are quantize cases; GEMM and layer cases wait for those kernels",
+        manifest.cases.len()
+    );
+    assert!(report.passed(), "{report}");
+    assert!(
+        report.cases.iter().all(|case| matches!(
+            case.outcome,
+            Outcome::Pass { .. } | Outcome::RejectedAsExpected { .. }
+        )),
+        "{report}"
+    );
+}
