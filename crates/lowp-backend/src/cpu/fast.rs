@@ -297,6 +297,111 @@ pub(crate) enum Kernel {
     Nearest(NearestKernel),
     /// Round to nearest on a fixed point grid, with the lean [`fixed_nearest_lane`].
     FixedNearest(FixedNearestKernel),
+    /// Stochastic rounding on a float or P3109 grid, with the lean [`stochastic_lane`].
+    Stochastic(StochasticKernel),
+}
+
+/// Loop-invariant parameters of stochastic rounding on a grid (the bits of
+/// [`grid_lane`]`::<STOCHASTIC>`), for grids whose normal range starts at `2^-126` or above,
+/// with at least one free bit below the last mantissa bit and `bits + man <= 30`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StochasticKernel {
+    low_field: u32,
+    /// Normal range: the random word's contribution added below the last kept bit.
+    down_shift: u32,
+    up_shift: u32,
+    keep_mask: u32,
+    /// Low range (below `2^emin`, one quantum `2^q_low`): `|x| * 2^(bits - q_low)` as two exact
+    /// power-of-two factors, and the quantum.
+    scale_a: f32,
+    scale_b: f32,
+    quantum: f32,
+    bits: u32,
+    all_ones: u32,
+    max_bits: u32,
+    overflow_bits: u32,
+    infinity_bits: u32,
+    zero_sign: u32,
+    unsigned: bool,
+}
+
+impl StochasticKernel {
+    pub(crate) fn new(grid: &FloatGrid, bits: u32) -> Option<Self> {
+        let q_low = grid.low_quantum_exponent();
+        if grid.emin < -126
+            || grid.man > 22
+            || bits + grid.man > 30
+            || !(1..=32).contains(&bits)
+            || q_low < -149
+        {
+            return None;
+        }
+        let shift = 23 - grid.man;
+        let scale = bits as i32 - q_low;
+        let scale_a = scale.min(127);
+        Some(Self {
+            low_field: (grid.emin + 127) as u32,
+            down_shift: bits.saturating_sub(shift),
+            up_shift: shift.saturating_sub(bits),
+            keep_mask: !((1u32 << shift) - 1),
+            scale_a: f32::from_bits(pow2(scale_a)),
+            scale_b: f32::from_bits(pow2(scale - scale_a)),
+            quantum: f32::from_bits(pow2(q_low)),
+            bits,
+            all_ones: u32::MAX >> (32 - bits),
+            max_bits: grid.max_bits,
+            overflow_bits: special_bits(grid.overflow, grid.max_bits),
+            infinity_bits: special_bits(grid.infinity, grid.max_bits),
+            zero_sign: if grid.signed_zero { SIGN_BIT } else { 0 },
+            unsigned: grid.unsigned,
+        })
+    }
+}
+
+/// Upper bound of the low-range product of [`stochastic_lane`]: `2^30`.
+const LOW_RANGE_LIMIT: f32 = 1_073_741_824.0;
+
+/// Stochastic rounding ("stochastic A", §2) on the grid of `k` with random word `word`.
+///
+/// Normal range (constant shift `s = 23 - man`): with `R` the top `bits` bits of the word,
+/// `floor(v * 2^bits) + R >= 2^bits` holds exactly when adding `R >> (bits - s)` (or
+/// `R << (s - bits)`) to the magnitude's pattern carries past the last kept bit, so the result is
+/// `(u + addend) & keep_mask`. Low range: `t = floor(|x| * 2^(bits - q_low))` is exact in binary32
+/// and fits 30 bits; its top part counts whole quanta, its low `bits` bits are `floor(v * 2^bits)`.
+#[inline(always)]
+fn stochastic_lane(k: &StochasticKernel, x: f32, word: u32) -> f32 {
+    let bits = x.to_bits();
+    let sign = bits & SIGN_BIT;
+    let u = bits & !SIGN_BIT;
+    let random = word >> (32 - k.bits);
+    let addend = (random >> k.down_shift) << k.up_shift;
+    let normal = (u + addend) & k.keep_mask;
+    // Below 2^emin the product is exact and under 2^30; other lanes (whose value is not used)
+    // are clamped so the conversion stays in range. `min` also maps NaN to the bound.
+    let product = (f32::from_bits(u) * k.scale_a * k.scale_b).min(LOW_RANGE_LIMIT);
+    // SAFETY: `product` is finite and in [0, 2^30], so it is representable as an i32.
+    let scaled = unsafe { product.to_int_unchecked::<i32>() } as u32;
+    let whole = scaled >> k.bits;
+    let up = (random > k.all_ones - (scaled & k.all_ones)) as u32;
+    let low = ((whole + up) as f32 * k.quantum).to_bits();
+    let rounded = if (u >> 23) < k.low_field { low } else { normal };
+    let limited = if rounded > k.max_bits {
+        k.overflow_bits
+    } else {
+        rounded
+    };
+    let zero = sign & k.zero_sign;
+    f32::from_bits(if u > INF_BITS {
+        bits | QUIET_BIT
+    } else if k.unsigned && sign != 0 && u != 0 {
+        QNAN_BITS
+    } else if u == INF_BITS {
+        sign | k.infinity_bits
+    } else if rounded == 0 {
+        zero
+    } else {
+        sign | limited
+    })
 }
 
 /// Loop-invariant parameters of round-to-nearest fixed point: `2^(q + 23)` and the range ends.
@@ -392,6 +497,11 @@ fn chunk_body<const MODE: u32>(kernel: &Kernel, source: &[f32], target: &mut [f3
         Kernel::FixedNearest(k) => {
             for (x, y) in source.iter().zip(target.iter_mut()) {
                 *y = fixed_nearest_lane(k, *x);
+            }
+        }
+        Kernel::Stochastic(k) => {
+            for ((x, y), w) in source.iter().zip(target.iter_mut()).zip(words) {
+                *y = stochastic_lane(k, *x, *w);
             }
         }
     }

@@ -250,10 +250,16 @@ fn elementwise(quantizer: &Quantizer, data: &[f32], parallel: bool) -> Result<Ve
     const CHUNK: usize = 1 << 14;
     let rounding = quantizer.rounding();
     let grid_kernel = |grid: lowp_formats::FloatGrid| {
-        let nearest = (rounding == lowp_formats::Rounding::Nearest)
-            .then(|| fast::NearestKernel::new(&grid).map(fast::Kernel::Nearest))
-            .flatten();
-        nearest.or_else(|| fast::GridKernel::new(&grid, rounding).map(fast::Kernel::Grid))
+        let lean = match rounding {
+            lowp_formats::Rounding::Nearest => {
+                fast::NearestKernel::new(&grid).map(fast::Kernel::Nearest)
+            }
+            lowp_formats::Rounding::Stochastic { bits } => {
+                fast::StochasticKernel::new(&grid, bits).map(fast::Kernel::Stochastic)
+            }
+            _ => None,
+        };
+        lean.or_else(|| fast::GridKernel::new(&grid, rounding).map(fast::Kernel::Grid))
     };
     let kernel = match quantizer.format() {
         Format::Float(f) => grid_kernel(f.grid()),
