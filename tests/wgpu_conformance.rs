@@ -1,6 +1,7 @@
-//! The public conformance vectors' quantize cases on the wgpu backend (`--features wgpu`).
-//! GEMM and layer cases wait for those kernels on wgpu and are filtered out. Without an adapter
-//! the test prints `SKIP: <reason>` and passes, unless `LOWP_REQUIRE` contains `wgpu`.
+//! The public conformance vectors' quantize and GEMM cases on the wgpu backend
+//! (`--features wgpu`). Layer cases (qlinear_forward) wait for that kernel on wgpu and are
+//! filtered out. Without an adapter the test prints `SKIP: <reason>` and passes, unless
+//! `LOWP_REQUIRE` contains `wgpu`.
 
 #![cfg(feature = "wgpu")]
 
@@ -19,6 +20,9 @@ const QUANTIZE_OPS: [&str; 6] = [
     "superfp_quantize",
 ];
 
+/// The GEMM ops of the manifest.
+const GEMM_OPS: [&str; 4] = ["float_mm", "float_bmm", "fxp_mm", "superfp_mm"];
+
 fn required() -> bool {
     std::env::var("LOWP_REQUIRE")
         .map(|list| list.split(',').any(|name| name.trim() == "wgpu"))
@@ -26,7 +30,7 @@ fn required() -> bool {
 }
 
 #[test]
-fn public_quantize_vectors_pass_on_wgpu() {
+fn public_quantize_and_gemm_vectors_pass_on_wgpu() {
     let backend = match WgpuBackend::new() {
         Ok(backend) => backend,
         Err(error @ BackendError::Unavailable { .. }) if !required() => {
@@ -42,18 +46,24 @@ fn public_quantize_vectors_pass_on_wgpu() {
     )
     .expect("vendored manifest loads");
     let total = manifest.cases.len();
-    manifest
+    manifest.cases.retain(|case| {
+        QUANTIZE_OPS.contains(&case.op.as_str()) || GEMM_OPS.contains(&case.op.as_str())
+    });
+    let gemm_cases = manifest
         .cases
-        .retain(|case| QUANTIZE_OPS.contains(&case.op.as_str()));
+        .iter()
+        .filter(|case| GEMM_OPS.contains(&case.op.as_str()))
+        .count();
     assert!(
-        manifest.cases.len() > 400,
+        manifest.cases.len() - gemm_cases > 400,
         "{} quantize cases",
-        manifest.cases.len()
+        manifest.cases.len() - gemm_cases
     );
+    assert!(gemm_cases > 200, "{gemm_cases} GEMM cases");
     let report = run(&manifest, &backend);
     println!("{report}");
     println!(
-        "{} of {total} cases are quantize cases; GEMM and layer cases wait for those kernels",
+        "{} of {total} cases are quantize or GEMM cases ({gemm_cases} GEMM); layer cases wait for that kernel",
         manifest.cases.len()
     );
     assert!(report.passed(), "{report}");

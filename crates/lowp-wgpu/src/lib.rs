@@ -8,11 +8,13 @@
 //! lowp-formats ported line for line to `shaders/common.wgsl`, so results equal the CPU backend bit
 //! for bit (SEMANTICS.md).
 //!
-//! This first step implements [`Backend::upload`], [`Backend::download`] and
-//! [`Backend::quantize`] for every format family (element-wise formats in one pass, block
-//! formats in two: per-block max magnitude, then rounding) and every rounding mode, stochastic
-//! rounding included (Philox4x32-10 from 16-bit partial products). The other operations return
-//! [`BackendError::Unsupported`].
+//! Every operation of the [`Backend`] trait runs in WGSL: quantize for every format family
+//! (element-wise formats in one pass, block formats in two: per-block max magnitude, then
+//! rounding) and every rounding mode, stochastic rounding included (Philox4x32-10 from 16-bit
+//! partial products); qgemm in all modes of §9 (tiled, with exact integer binary32 arithmetic so
+//! no driver can fuse or flush); element-wise ops with lowp's portable math (`shaders/math.wgsl`)
+//! and reductions; data movement. Operands larger than one storage binding are split into several
+//! dispatches for quantize; the other families refuse them with an error for now.
 //!
 //! ```no_run
 //! # #[cfg(not(target_arch = "wasm32"))] {
@@ -29,7 +31,10 @@
 
 #![warn(missing_docs)]
 
+pub mod gemm;
+mod movement;
 mod oneshot;
+mod ops;
 pub mod params;
 pub mod shaders;
 
@@ -253,8 +258,30 @@ pub struct WgpuBackend {
     /// Workgroups per grid dimension.
     max_workgroups: u32,
     kernels: Kernels,
+    /// Pipelines of the other op families, compiled at first use.
+    lazy: LazyKernels,
     /// Errors raised outside any error scope (reported by the next operation).
     uncaptured: Arc<Mutex<Vec<String>>>,
+}
+
+/// The pipelines of the op families compiled at first use, one set per backend.
+#[derive(Debug, Default)]
+struct LazyKernels {
+    ops: std::sync::OnceLock<Arc<ops::Kernels>>,
+    movement: std::sync::OnceLock<Arc<movement::Kernels>>,
+    gemm: std::sync::OnceLock<Arc<gemm::GemmKernel>>,
+}
+
+/// The value of `cell`, compiling it with `compile` the first time.
+fn get_or_compile<T>(
+    cell: &std::sync::OnceLock<Arc<T>>,
+    compile: impl FnOnce() -> Result<T>,
+) -> Result<Arc<T>> {
+    if let Some(value) = cell.get() {
+        return Ok(value.clone());
+    }
+    let value = Arc::new(compile()?);
+    Ok(cell.get_or_init(|| value).clone())
 }
 
 /// Picks the adapter: the one whose name contains `WGPU_ADAPTER_NAME` when that is set (native),
@@ -340,6 +367,7 @@ impl WgpuBackend {
             chunk_values: chunk_bytes / 4,
             max_workgroups,
             kernels,
+            lazy: LazyKernels::default(),
             uncaptured,
         })
     }
@@ -749,99 +777,89 @@ impl Backend for WgpuBackend {
         Ok(output)
     }
 
-    fn qgemm(&self, _a: &WgpuBuffer, _b: &WgpuBuffer, _spec: &GemmSpec) -> Result<WgpuBuffer> {
-        Err(unsupported("qgemm"))
+    fn qgemm(&self, a: &WgpuBuffer, b: &WgpuBuffer, spec: &GemmSpec) -> Result<WgpuBuffer> {
+        self.gemm(a, b, spec)
     }
 
     fn unary(
         &self,
-        _op: UnaryOp,
-        _x: &WgpuBuffer,
-        _shape: &[usize],
-        _quantizer: Option<&Quantizer>,
+        op: UnaryOp,
+        x: &WgpuBuffer,
+        shape: &[usize],
+        quantizer: Option<&Quantizer>,
     ) -> Result<WgpuBuffer> {
-        Err(unsupported("unary"))
+        self.ops_unary(op, x, shape, quantizer)
     }
 
     fn binary(
         &self,
-        _op: BinaryOp,
-        _x: &WgpuBuffer,
-        _y: &WgpuBuffer,
-        _shape: &[usize],
-        _quantizer: Option<&Quantizer>,
+        op: BinaryOp,
+        x: &WgpuBuffer,
+        y: &WgpuBuffer,
+        shape: &[usize],
+        quantizer: Option<&Quantizer>,
     ) -> Result<WgpuBuffer> {
-        Err(unsupported("binary"))
+        self.ops_binary(op, x, y, shape, quantizer)
     }
 
-    fn select(
-        &self,
-        _condition: &WgpuBuffer,
-        _x: &WgpuBuffer,
-        _y: &WgpuBuffer,
-    ) -> Result<WgpuBuffer> {
-        Err(unsupported("select"))
+    fn select(&self, condition: &WgpuBuffer, x: &WgpuBuffer, y: &WgpuBuffer) -> Result<WgpuBuffer> {
+        self.ops_select(condition, x, y)
     }
 
     fn reduce(
         &self,
-        _op: ReduceOp,
-        _x: &WgpuBuffer,
-        _shape: &[usize],
-        _axis: usize,
-        _quantizer: Option<&Quantizer>,
+        op: ReduceOp,
+        x: &WgpuBuffer,
+        shape: &[usize],
+        axis: usize,
+        quantizer: Option<&Quantizer>,
     ) -> Result<WgpuBuffer> {
-        Err(unsupported("reduce"))
+        self.ops_reduce(op, x, shape, axis, quantizer)
     }
 
-    fn permute(&self, _x: &WgpuBuffer, _shape: &[usize], _axes: &[usize]) -> Result<WgpuBuffer> {
-        Err(unsupported("permute"))
+    fn permute(&self, x: &WgpuBuffer, shape: &[usize], axes: &[usize]) -> Result<WgpuBuffer> {
+        self.movement_permute(x, shape, axes)
     }
 
-    fn expand(&self, _x: &WgpuBuffer, _shape: &[usize], _target: &[usize]) -> Result<WgpuBuffer> {
-        Err(unsupported("expand"))
+    fn expand(&self, x: &WgpuBuffer, shape: &[usize], target: &[usize]) -> Result<WgpuBuffer> {
+        self.movement_expand(x, shape, target)
     }
 
-    fn slice(
-        &self,
-        _x: &WgpuBuffer,
-        _shape: &[usize],
-        _ranges: &[SliceRange],
-    ) -> Result<WgpuBuffer> {
-        Err(unsupported("slice"))
+    fn slice(&self, x: &WgpuBuffer, shape: &[usize], ranges: &[SliceRange]) -> Result<WgpuBuffer> {
+        self.movement_slice(x, shape, ranges)
     }
 
-    fn concat(&self, _parts: &[(&WgpuBuffer, &[usize])], _axis: usize) -> Result<WgpuBuffer> {
-        Err(unsupported("concat"))
+    fn concat(&self, parts: &[(&WgpuBuffer, &[usize])], axis: usize) -> Result<WgpuBuffer> {
+        self.movement_concat(parts, axis)
     }
 
     fn gather(
         &self,
-        _x: &WgpuBuffer,
-        _shape: &[usize],
-        _axis: usize,
-        _indices: &[u32],
+        x: &WgpuBuffer,
+        shape: &[usize],
+        axis: usize,
+        indices: &[u32],
     ) -> Result<WgpuBuffer> {
-        Err(unsupported("gather"))
+        self.movement_gather(x, shape, axis, indices)
     }
 
     fn scatter_add(
         &self,
-        _src: &WgpuBuffer,
-        _shape: &[usize],
-        _axis: usize,
-        _indices: &[u32],
-        _extent: usize,
+        src: &WgpuBuffer,
+        shape: &[usize],
+        axis: usize,
+        indices: &[u32],
+        extent: usize,
     ) -> Result<WgpuBuffer> {
-        Err(unsupported("scatter_add"))
+        self.movement_scatter_add(src, shape, axis, indices, extent)
     }
 
-    fn im2col(&self, _x: &WgpuBuffer, _geometry: &ConvGeometry) -> Result<WgpuBuffer> {
-        Err(unsupported("im2col"))
+    fn im2col(&self, x: &WgpuBuffer, geometry: &ConvGeometry) -> Result<WgpuBuffer> {
+        self.movement_im2col(x, geometry)
     }
 
-    fn col2im(&self, _columns: &WgpuBuffer, _geometry: &ConvGeometry) -> Result<WgpuBuffer> {
-        Err(unsupported("col2im"))
+    fn col2im(&self, columns: &WgpuBuffer, geometry: &ConvGeometry) -> Result<WgpuBuffer> {
+        self.movement_col2im(columns, geometry)
     }
 }
 

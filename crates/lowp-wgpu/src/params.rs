@@ -238,6 +238,28 @@ pub struct BlockParams {
     pub blocks: BlockLayoutParams,
 }
 
+/// WGSL `MoveParams` (`shaders/movement.wgsl`): one dispatch of a data-movement kernel.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct MoveParams {
+    /// Elements of the dispatch.
+    pub count: u32,
+    /// Invocations per row of the 2-D grid.
+    pub row_width: u32,
+    /// Flat index of the dispatch's first element.
+    pub base: u32,
+    /// `strided_copy`: axes of the domain.
+    pub rank: u32,
+    /// `strided_copy`: source offset of the domain's first element.
+    pub src_base: u32,
+    /// `strided_copy`: destination offset of the domain's first element.
+    pub dst_base: u32,
+    /// `strided_copy`: the axis indexed through the table (`u32::MAX`: none).
+    pub table_axis: u32,
+    /// Padding to 16 bytes.
+    pub pad0: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,4 +308,48 @@ mod tests {
             }
         }
     }
+}
+
+/// WGSL `OpsParams` (`shaders/ops.wgsl`): element-wise operations and select.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct OpsParams {
+    /// The chunk.
+    pub dispatch: DispatchParams,
+    /// The output quantizer (used when `apply_quantizer` is 1).
+    pub quantizer: QuantizerParams,
+    /// The operation's code (the order of `UnaryOp` / `BinaryOp`).
+    pub op: u32,
+    /// Whether the shader applies `quantizer` (0 or 1; block formats are applied afterwards).
+    pub apply_quantizer: u32,
+    /// Always 0: the operand of the shaders' contraction barrier.
+    pub opaque: u32,
+    /// Padding.
+    pub pad0: u32,
+}
+
+/// WGSL `ReduceParams` (`shaders/reduce.wgsl`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct ReduceParams {
+    /// The chunk of output elements.
+    pub dispatch: DispatchParams,
+    /// The quantizer of every step (used when `apply_quantizer` is 1).
+    pub quantizer: QuantizerParams,
+    /// 0 Sum, 1 Mean, 2 Max.
+    pub op: u32,
+    /// Whether a quantizer applies (0 or 1).
+    pub apply_quantizer: u32,
+    /// Always 0: the operand of the shaders' contraction barrier.
+    pub opaque: u32,
+    /// Length of the reduced axis.
+    pub len: u32,
+    /// That length as binary32 bits (`len as f32`, rounded on the CPU).
+    pub len_bits: u32,
+    /// Product of the axes after the reduced one.
+    pub inner: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// Padding.
+    pub pad1: u32,
 }

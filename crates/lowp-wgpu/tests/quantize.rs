@@ -496,37 +496,6 @@ fn bad_shapes_are_errors() {
 }
 
 #[test]
-fn other_operations_are_not_implemented_yet() {
-    let Some(gpu) = backend() else { return };
-    let x = gpu.upload(&[1.0, 2.0]).unwrap();
-    let error = gpu
-        .unary(lowp_formats::UnaryOp::Neg, &x, &[2], None)
-        .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            BackendError::Unsupported {
-                backend: "wgpu",
-                operation: "unary"
-            }
-        ),
-        "{error}"
-    );
-    assert_eq!(
-        error.to_string(),
-        "operation unary is not implemented on the wgpu backend yet"
-    );
-    assert!(matches!(
-        gpu.permute(&x, &[2], &[0]),
-        Err(BackendError::Unsupported { .. })
-    ));
-    assert!(matches!(
-        gpu.select(&x, &x, &x),
-        Err(BackendError::Unsupported { .. })
-    ));
-}
-
-#[test]
 fn shader_compile_errors_carry_the_log() {
     let Some(gpu) = backend() else { return };
     let error = pollster::block_on(gpu.check_shader(

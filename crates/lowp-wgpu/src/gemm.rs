@@ -1,0 +1,317 @@
+//! Quantized GEMM on the device (`shaders/gemm.wgsl`, SEMANTICS.md §9): a tiled kernel (16 × 16
+//! outputs per workgroup, tiles of A and B staged in workgroup memory, k strictly ascending per
+//! output element) whose every binary32 operation is lowp-formats' exactly rounded integer `fma`,
+//! so results equal [`lowp_formats::gemm::reference`] bit for bit in every mode.
+//!
+//! The pipeline is compiled on first use and cached per backend, keyed by the backend's
+//! uncaptured-error list (wgpu's device ids are per instance, so devices of two backends can
+//! compare equal).
+
+use crate::params::QuantizerParams;
+use crate::shaders::COMMON;
+use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, unsupported, whole};
+use bytemuck::{Pod, Zeroable};
+use lowp_backend::{BackendError, Result};
+use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
+use std::sync::Arc;
+
+/// `shaders/gemm.wgsl`.
+pub const SOURCE: &str = include_str!("../../../shaders/gemm.wgsl");
+/// The kernel's entry point.
+pub const ENTRY_POINT: &str = "gemm";
+/// Outputs per workgroup side (`GEMM_TILE` in gemm.wgsl).
+pub const TILE: u32 = 16;
+
+/// Accumulation codes (`ACC_*` in gemm.wgsl).
+const ACC_SEQUENTIAL: u32 = 0;
+const ACC_COMPENSATED: u32 = 1;
+const ACC_BLOCKED: u32 = 2;
+
+/// The complete module source: common.wgsl, then gemm.wgsl.
+pub fn module_source() -> String {
+    let mut source = String::with_capacity(COMMON.len() + SOURCE.len() + 32);
+    source.push_str(COMMON);
+    source.push_str("\n// ---- gemm.wgsl ----\n\n");
+    source.push_str(SOURCE);
+    source
+}
+
+/// WGSL `GemmShape`: the shape, mode and this dispatch's place in the batch and the grid.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct GemmShapeParams {
+    /// Rows of A and C.
+    pub m: u32,
+    /// The reduction length.
+    pub k: u32,
+    /// Columns of B and C.
+    pub n: u32,
+    /// A is stored K×M (0 or 1).
+    pub transpose_a: u32,
+    /// B is stored N×K (0 or 1).
+    pub transpose_b: u32,
+    /// FMA mode (0 or 1).
+    pub fma: u32,
+    /// 0 sequential, 1 compensated, 2 blocked.
+    pub accumulation: u32,
+    /// Blocked: steps of k per chunk (clamped to k).
+    pub chunk: u32,
+    /// Stochastic rounding (0 or 1).
+    pub stochastic: u32,
+    /// Low 32 bits of the seed.
+    pub seed_lo: u32,
+    /// High 32 bits of the seed.
+    pub seed_hi: u32,
+    /// Offset of the dispatch's first batch entry in the bound range of A.
+    pub a_base: u32,
+    /// Same for B.
+    pub b_base: u32,
+    /// Same for C.
+    pub c_base: u32,
+    /// First row tile of the dispatch.
+    pub row_tile0: u32,
+    /// First column tile of the dispatch.
+    pub col_tile0: u32,
+    /// Low 32 bits of the flat index of the dispatch's first output element.
+    pub o_lo: u32,
+    /// High 32 bits of that index.
+    pub o_hi: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// Padding.
+    pub pad1: u32,
+}
+
+/// WGSL `GemmParams`: the mul, add and outer (blocked) quantizers and the shape.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct GemmParams {
+    /// Rounds each product (separate mode).
+    pub mul: QuantizerParams,
+    /// Rounds each accumulation step.
+    pub add: QuantizerParams,
+    /// Rounds the outer accumulator of blocked accumulation.
+    pub outer: QuantizerParams,
+    /// Shape and mode.
+    pub shape: GemmShapeParams,
+}
+
+/// The compiled GEMM pipeline of one device.
+#[derive(Debug)]
+pub(crate) struct GemmKernel {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+fn quantizer_params(format: &Format, rounding: Rounding, bits: u32) -> Result<QuantizerParams> {
+    let rounding = match rounding {
+        Rounding::Stochastic { .. } => Rounding::Stochastic { bits },
+        other => other,
+    };
+    Ok(QuantizerParams::new(&Quantizer::new(*format, rounding, 0)?))
+}
+
+impl WgpuBackend {
+    fn gemm_kernel(&self) -> Result<Arc<GemmKernel>> {
+        crate::get_or_compile(&self.lazy.gemm, || self.compile_gemm())
+    }
+
+    fn compile_gemm(&self) -> Result<GemmKernel> {
+        self.scoped(|| {
+            let label = Some("gemm.wgsl");
+            let module = self
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label,
+                    source: wgpu::ShaderSource::Wgsl(module_source().into()),
+                });
+            let layout = self
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label,
+                    entries: &[
+                        uniform_entry(0),
+                        storage_entry(1, true),
+                        storage_entry(2, true),
+                        storage_entry(3, false),
+                    ],
+                });
+            let pipeline_layout =
+                self.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label,
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+            let pipeline = self
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(ENTRY_POINT),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(ENTRY_POINT),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+            GemmKernel { layout, pipeline }
+        })
+    }
+
+    /// [`lowp_backend::Backend::qgemm`]: checks the spec and buffers, then runs the kernel over
+    /// groups of batch entries (each bound at an aligned offset) and tiles of C, within the
+    /// device's binding and workgroup-count limits.
+    pub(crate) fn gemm(
+        &self,
+        a: &WgpuBuffer,
+        b: &WgpuBuffer,
+        spec: &GemmSpec,
+    ) -> Result<WgpuBuffer> {
+        spec.validate()?;
+        let (a_len, b_len, c_len) = spec.sizes();
+        if a.len != a_len || b.len != b_len {
+            return Err(BackendError::Shape(format!(
+                "gemm {}×{}×{}×{}: A needs {a_len} values (has {}), B needs {b_len} (has {})",
+                spec.batch, spec.m, spec.k, spec.n, a.len, b.len
+            )));
+        }
+        let output = self.storage(c_len, "lowp gemm")?;
+        if c_len == 0 {
+            return Ok(output);
+        }
+        let per_a = (spec.m * spec.k) as u64;
+        let per_b = (spec.k * spec.n) as u64;
+        let per_c = (spec.m * spec.n) as u64;
+        // Values one binding may hold: the device's limit or WgpuOptions::max_binding_bytes.
+        let binding = self.chunk_values;
+        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        let per = per_a.max(per_b).max(per_c);
+        if per + alignment > binding || per > u64::from(u32::MAX) {
+            // Splitting one matrix over several bindings is not implemented.
+            return Err(unsupported(
+                "qgemm with a matrix larger than one storage binding",
+            ));
+        }
+        let max_groups = u64::from(self.max_workgroups);
+        let group = ((binding - alignment) / per)
+            .min(max_groups)
+            .min(spec.batch as u64)
+            .max(1);
+        let stochastic = matches!(spec.rounding, Rounding::Stochastic { .. });
+        let (accumulation, chunk, outer) = match spec.accumulation {
+            Accumulation::Sequential => (ACC_SEQUENTIAL, 1, spec.add),
+            Accumulation::Compensated => (ACC_COMPENSATED, 1, spec.add),
+            Accumulation::Blocked {
+                chunk,
+                outer,
+                outer_bits: _,
+            } => (ACC_BLOCKED, chunk.clamp(1, spec.k.max(1)) as u32, outer),
+        };
+        let outer_bits = match spec.accumulation {
+            Accumulation::Blocked { outer_bits, .. } => outer_bits,
+            _ => spec.add_bits,
+        };
+        let mul = quantizer_params(&spec.mul, spec.rounding, spec.mul_bits)?;
+        let add = quantizer_params(&spec.add, spec.rounding, spec.add_bits)?;
+        let outer = quantizer_params(&outer, spec.rounding, outer_bits)?;
+        let shape = GemmShapeParams {
+            m: spec.m as u32,
+            k: spec.k as u32,
+            n: spec.n as u32,
+            transpose_a: spec.transpose_a as u32,
+            transpose_b: spec.transpose_b as u32,
+            fma: spec.fma as u32,
+            accumulation,
+            chunk,
+            stochastic: stochastic as u32,
+            seed_lo: spec.seed as u32,
+            seed_hi: (spec.seed >> 32) as u32,
+            ..GemmShapeParams::default()
+        };
+        let kernel = self.gemm_kernel()?;
+        let row_tiles = (spec.m as u64).div_ceil(u64::from(TILE));
+        let col_tiles = (spec.n as u64).div_ceil(u64::from(TILE));
+        // (start aligned down, offset of the first entry, values bound) of a batch group.
+        let bound = |per: u64, b0: u64, count: u64| {
+            let start = b0 * per;
+            let aligned = start / alignment * alignment;
+            (
+                aligned,
+                start - aligned,
+                (start - aligned + count * per).max(1),
+            )
+        };
+        self.scoped(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("lowp gemm"),
+                });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("gemm"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&kernel.pipeline);
+                let batch = spec.batch as u64;
+                let mut b0 = 0u64;
+                while b0 < batch {
+                    let count = group.min(batch - b0);
+                    let (a_start, a_base, a_count) = bound(per_a, b0, count);
+                    let (b_start, b_base, b_count) = bound(per_b, b0, count);
+                    let (c_start, c_base, c_count) = bound(per_c, b0, count);
+                    let first_output = b0 * per_c;
+                    for row0 in (0..row_tiles).step_by(max_groups as usize) {
+                        for col0 in (0..col_tiles).step_by(max_groups as usize) {
+                            let uniform = self.uniform(bytemuck::bytes_of(&GemmParams {
+                                mul,
+                                add,
+                                outer,
+                                shape: GemmShapeParams {
+                                    a_base: a_base as u32,
+                                    b_base: b_base as u32,
+                                    c_base: c_base as u32,
+                                    row_tile0: row0 as u32,
+                                    col_tile0: col0 as u32,
+                                    o_lo: first_output as u32,
+                                    o_hi: (first_output >> 32) as u32,
+                                    ..shape
+                                },
+                            }));
+                            let bind_group =
+                                self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                                    label: Some("gemm"),
+                                    layout: &kernel.layout,
+                                    entries: &[
+                                        whole(0, &uniform),
+                                        range(1, &a.buffer, a_start, a_count),
+                                        range(2, &b.buffer, b_start, b_count),
+                                        range(3, &output.buffer, c_start, c_count),
+                                    ],
+                                });
+                            pass.set_bind_group(0, &bind_group, &[]);
+                            pass.dispatch_workgroups(
+                                (col_tiles - col0).min(max_groups) as u32,
+                                (row_tiles - row0).min(max_groups) as u32,
+                                count as u32,
+                            );
+                        }
+                    }
+                    b0 += count;
+                }
+            }
+            self.queue.submit([encoder.finish()]);
+        })?;
+        Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_are_multiples_of_16() {
+        assert_eq!(size_of::<GemmShapeParams>(), 80);
+        assert_eq!(size_of::<GemmParams>(), 3 * 112 + 80);
+    }
+}

@@ -1,0 +1,503 @@
+//! Element-wise operations, select and reductions on the device (`shaders/math.wgsl`,
+//! `shaders/ops.wgsl`, `shaders/reduce.wgsl`).
+//!
+//! Every output element is computed by the WGSL port of the scalar semantics of lowp-formats
+//! ([`UnaryOp::apply`], [`BinaryOp::apply`], [`ReduceOp::reduce_lane`], with lowp's portable
+//! `math.rs` routines ported line for line), so results equal the CPU backend bit for bit. The
+//! output quantizer of unary and binary runs in the same pass with element `i` drawing word `i`
+//! (as [`Backend::quantize`]); block formats are computed first and then quantized by the block
+//! pipelines of `quantize`. Reductions take one invocation per output element, `k` ascending, and
+//! bind the input whole (it must fit one storage binding).
+//!
+//! Two driver hazards are handled in the shaders: every binary32 `+ - *` of the routines passes
+//! through an XOR with a run-time zero (no FMA contraction or re-association can see through
+//! it), and the additions and products that the operations themselves return (Add, Sub, Mul,
+//! the sums of reductions) fall back to the integer-only fma whenever an operand or the result
+//! is zero, subnormal, infinite or NaN, so GPUs that flush subnormals still give the CPU's bits.
+
+use crate::params::{DispatchParams, OpsParams, QuantizerParams, ReduceParams};
+use crate::{
+    WgpuBackend, WgpuBuffer, range, shaders, storage_entry, unavailable, uniform_entry, whole,
+};
+use lowp_backend::{Backend, BackendError, Result};
+use lowp_formats::{BinaryOp, Format, FormatError, Quantizer, ReduceOp, UnaryOp};
+use std::sync::Arc;
+
+/// `shaders/math.wgsl`: the portable binary32 routines and the scalar helpers of ops.rs.
+pub const MATH: &str = include_str!("../../../shaders/math.wgsl");
+/// `shaders/ops.wgsl`: unary, binary and select.
+pub const OPS: &str = include_str!("../../../shaders/ops.wgsl");
+/// `shaders/reduce.wgsl`: reductions.
+pub const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
+
+/// The module source of `family` (`OPS` or `REDUCE`): common.wgsl, math.wgsl, then the file.
+pub fn module_source(family: &str) -> String {
+    let mut source = String::with_capacity(shaders::COMMON.len() + MATH.len() + family.len() + 64);
+    source.push_str(shaders::COMMON);
+    source.push_str("\n// ---- math.wgsl ----\n\n");
+    source.push_str(MATH);
+    source.push_str("\n// ---- op family ----\n\n");
+    source.push_str(family);
+    source
+}
+
+/// The compiled pipelines of one device.
+#[derive(Debug)]
+pub(crate) struct Kernels {
+    /// ops.wgsl: 0 uniform, 1 a, 2 b, 3 c (read), 4 result (read_write).
+    ops_layout: wgpu::BindGroupLayout,
+    unary: wgpu::ComputePipeline,
+    binary: wgpu::ComputePipeline,
+    select: wgpu::ComputePipeline,
+    /// reduce.wgsl: 0 uniform, 1 source (read), 2 result (read_write).
+    reduce_layout: wgpu::BindGroupLayout,
+    reduce: wgpu::ComputePipeline,
+}
+
+fn compile_module(
+    device: &wgpu::Device,
+    name: &str,
+    source: String,
+    entries: &[wgpu::BindGroupLayoutEntry],
+    entry_points: &[&str],
+) -> (wgpu::BindGroupLayout, Vec<wgpu::ComputePipeline>) {
+    let label = Some(name);
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label,
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let layout =
+        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label, entries });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label,
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipelines = entry_points
+        .iter()
+        .map(|entry| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        })
+        .collect();
+    (layout, pipelines)
+}
+
+fn compile(device: &wgpu::Device) -> Result<Kernels> {
+    #[cfg(not(target_arch = "wasm32"))]
+    let scopes = (
+        device.push_error_scope(wgpu::ErrorFilter::Internal),
+        device.push_error_scope(wgpu::ErrorFilter::Validation),
+    );
+    let (ops_layout, ops) = compile_module(
+        device,
+        "ops.wgsl",
+        module_source(OPS),
+        &[
+            uniform_entry(0),
+            storage_entry(1, true),
+            storage_entry(2, true),
+            storage_entry(3, true),
+            storage_entry(4, false),
+        ],
+        &["unary", "binary", "select_values"],
+    );
+    let (reduce_layout, reduce) = compile_module(
+        device,
+        "reduce.wgsl",
+        module_source(REDUCE),
+        &[
+            uniform_entry(0),
+            storage_entry(1, true),
+            storage_entry(2, false),
+        ],
+        &["reduce"],
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let (internal, validation) = scopes;
+        let validation = pollster::block_on(validation.pop());
+        let internal = pollster::block_on(internal.pop());
+        if let Some(error) = validation.or(internal) {
+            return Err(unavailable(format!(
+                "WGSL shader ops.wgsl or reduce.wgsl failed to compile: {error}"
+            )));
+        }
+    }
+    let mut ops = ops.into_iter();
+    let mut reduce = reduce.into_iter();
+    let missing = || unavailable("a shader entry point has no pipeline");
+    Ok(Kernels {
+        ops_layout,
+        unary: ops.next().ok_or_else(missing)?,
+        binary: ops.next().ok_or_else(missing)?,
+        select: ops.next().ok_or_else(missing)?,
+        reduce_layout,
+        reduce: reduce.next().ok_or_else(missing)?,
+    })
+}
+
+/// The number of elements of `shape`.
+fn elements(shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .ok_or_else(|| BackendError::Shape(format!("shape {shape:?} has too many elements")))
+}
+
+/// Checks that buffer `name` holds a tensor of `shape` (the CPU backend's message).
+fn check_len(name: &str, buffer: &WgpuBuffer, shape: &[usize]) -> Result<()> {
+    let product = elements(shape)?;
+    if product != buffer.len {
+        return Err(BackendError::Shape(format!(
+            "shape {shape:?} has {product} elements, {name} has {}",
+            buffer.len
+        )));
+    }
+    Ok(())
+}
+
+fn unary_code(op: UnaryOp) -> u32 {
+    match op {
+        UnaryOp::Neg => 0,
+        UnaryOp::Abs => 1,
+        UnaryOp::Sqrt => 2,
+        UnaryOp::Exp => 3,
+        UnaryOp::Log => 4,
+        UnaryOp::Tanh => 5,
+        UnaryOp::Erf => 6,
+    }
+}
+
+fn binary_code(op: BinaryOp) -> u32 {
+    match op {
+        BinaryOp::Add => 0,
+        BinaryOp::Sub => 1,
+        BinaryOp::Mul => 2,
+        BinaryOp::Div => 3,
+        BinaryOp::Pow => 4,
+        BinaryOp::Max => 5,
+        BinaryOp::Min => 6,
+        BinaryOp::Greater => 7,
+        BinaryOp::GreaterEqual => 8,
+        BinaryOp::Less => 9,
+        BinaryOp::LessEqual => 10,
+        BinaryOp::Equal => 11,
+    }
+}
+
+/// Which entry point of ops.wgsl runs.
+#[derive(Clone, Copy)]
+enum Kind {
+    Unary,
+    Binary,
+    Select,
+}
+
+impl WgpuBackend {
+    fn ops_kernels(&self) -> Result<Arc<Kernels>> {
+        crate::get_or_compile(&self.lazy.ops, || compile(&self.device))
+    }
+
+    /// Runs an ops.wgsl entry point over `len` elements, `inputs` bound to a, b, c, writing a
+    /// new buffer; an element-wise quantizer is applied in the same pass, a block quantizer
+    /// afterwards (over `shape`).
+    fn run_elementwise(
+        &self,
+        kind: Kind,
+        op: u32,
+        inputs: [&WgpuBuffer; 3],
+        shape: &[usize],
+        quantizer: Option<&Quantizer>,
+    ) -> Result<WgpuBuffer> {
+        let len = inputs[0].len;
+        let output = self.storage(len, "lowp op result")?;
+        if len == 0 {
+            return Ok(output);
+        }
+        let kernels = self.ops_kernels()?;
+        let block = quantizer.is_some_and(|q| matches!(q.format(), Format::Block(_)));
+        let (quantizer_params, apply_quantizer) = match quantizer {
+            Some(q) if !block => (QuantizerParams::new(q), 1),
+            _ => (QuantizerParams::default(), 0),
+        };
+        let (pipeline, label) = match kind {
+            Kind::Unary => (&kernels.unary, "lowp unary"),
+            Kind::Binary => (&kernels.binary, "lowp binary"),
+            Kind::Select => (&kernels.select, "lowp select"),
+        };
+        self.scoped(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(label),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(pipeline);
+                for (start, count) in self.chunks(len) {
+                    let (dispatch, (x, y)) = self.dispatch_params(start, count);
+                    let uniform = self.uniform(bytemuck::bytes_of(&OpsParams {
+                        dispatch,
+                        quantizer: quantizer_params,
+                        op,
+                        apply_quantizer,
+                        opaque: 0,
+                        pad0: 0,
+                    }));
+                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some(label),
+                        layout: &kernels.ops_layout,
+                        entries: &[
+                            whole(0, &uniform),
+                            range(1, &inputs[0].buffer, start, count),
+                            range(2, &inputs[1].buffer, start, count),
+                            range(3, &inputs[2].buffer, start, count),
+                            range(4, &output.buffer, start, count),
+                        ],
+                    });
+                    pass.set_bind_group(0, &bind_group, &[]);
+                    pass.dispatch_workgroups(x, y, 1);
+                }
+            }
+            self.queue.submit([encoder.finish()]);
+        })?;
+        match quantizer {
+            Some(q) if block => self.quantize(&output, shape, q),
+            _ => Ok(output),
+        }
+    }
+
+    pub(crate) fn ops_unary(
+        &self,
+        op: UnaryOp,
+        x: &WgpuBuffer,
+        shape: &[usize],
+        quantizer: Option<&Quantizer>,
+    ) -> Result<WgpuBuffer> {
+        check_len("x", x, shape)?;
+        self.run_elementwise(Kind::Unary, unary_code(op), [x, x, x], shape, quantizer)
+    }
+
+    pub(crate) fn ops_binary(
+        &self,
+        op: BinaryOp,
+        x: &WgpuBuffer,
+        y: &WgpuBuffer,
+        shape: &[usize],
+        quantizer: Option<&Quantizer>,
+    ) -> Result<WgpuBuffer> {
+        check_len("x", x, shape)?;
+        check_len("y", y, shape)?;
+        self.run_elementwise(Kind::Binary, binary_code(op), [x, x, y], shape, quantizer)
+    }
+
+    pub(crate) fn ops_select(
+        &self,
+        condition: &WgpuBuffer,
+        x: &WgpuBuffer,
+        y: &WgpuBuffer,
+    ) -> Result<WgpuBuffer> {
+        if condition.len != x.len || x.len != y.len {
+            return Err(BackendError::Shape(format!(
+                "select needs buffers of one length: condition has {}, x has {}, y has {}",
+                condition.len, x.len, y.len
+            )));
+        }
+        self.run_elementwise(Kind::Select, 0, [condition, x, y], &[x.len], None)
+    }
+
+    pub(crate) fn ops_reduce(
+        &self,
+        op: ReduceOp,
+        x: &WgpuBuffer,
+        shape: &[usize],
+        axis: usize,
+        quantizer: Option<&Quantizer>,
+    ) -> Result<WgpuBuffer> {
+        check_len("x", x, shape)?;
+        if axis >= shape.len() {
+            return Err(BackendError::Shape(format!(
+                "reduction axis {axis} is out of range for shape {shape:?} ({} axes)",
+                shape.len()
+            )));
+        }
+        if let Some(q) = quantizer
+            && matches!(q.format(), Format::Block(_))
+        {
+            return Err(BackendError::Format(FormatError::Shape(format!(
+                "reduce: the quantizer's format {} is a block format (one exponent per block); \
+                 reductions quantize each partial result on its own and need an element-wise format",
+                q.format()
+            ))));
+        }
+        let len = shape[axis];
+        let outer = elements(&shape[..axis])?;
+        let inner = elements(&shape[axis + 1..])?;
+        let outputs = outer.checked_mul(inner).ok_or_else(|| {
+            BackendError::Shape(format!(
+                "reducing axis {axis} of shape {shape:?} gives too many outputs"
+            ))
+        })?;
+        let binding_limit = self
+            .limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size);
+        if (x.len as u64).saturating_mul(4) > binding_limit || x.len >= u32::MAX as usize {
+            return Err(BackendError::Shape(format!(
+                "reduce: {} input values exceed one storage binding ({binding_limit} bytes) on \
+                 the wgpu backend",
+                x.len
+            )));
+        }
+        let output = self.storage(outputs, "lowp reduction")?;
+        if outputs == 0 {
+            return Ok(output);
+        }
+        let kernels = self.ops_kernels()?;
+        let (quantizer_params, apply_quantizer) = match quantizer {
+            Some(q) => (QuantizerParams::new(q), 1),
+            None => (QuantizerParams::default(), 0),
+        };
+        let code = match op {
+            ReduceOp::Sum => 0,
+            ReduceOp::Mean => 1,
+            ReduceOp::Max => 2,
+        };
+        self.scoped(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("lowp reduce"),
+                });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("reduce"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&kernels.reduce);
+                for (start, count) in self.chunks(outputs) {
+                    let (dispatch, (gx, gy)): (DispatchParams, _) =
+                        self.dispatch_params(start, count);
+                    let uniform = self.uniform(bytemuck::bytes_of(&ReduceParams {
+                        dispatch,
+                        quantizer: quantizer_params,
+                        op: code,
+                        apply_quantizer,
+                        opaque: 0,
+                        len: len as u32,
+                        len_bits: (len as f32).to_bits(),
+                        inner: inner.max(1) as u32,
+                        pad0: 0,
+                        pad1: 0,
+                    }));
+                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("reduce"),
+                        layout: &kernels.reduce_layout,
+                        entries: &[
+                            whole(0, &uniform),
+                            whole(1, &x.buffer),
+                            range(2, &output.buffer, start, count),
+                        ],
+                    });
+                    pass.set_bind_group(0, &bind_group, &[]);
+                    pass.dispatch_workgroups(gx, gy, 1);
+                }
+            }
+            self.queue.submit([encoder.finish()]);
+        })?;
+        Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+
+    fn parse_and_validate(name: &str, family: &str) -> naga::Module {
+        let source = module_source(family);
+        let module = naga::front::wgsl::parse_str(&source).unwrap_or_else(|error| {
+            panic!(
+                "{name} does not parse:\n{}",
+                error.emit_to_string_with_path(&source, name)
+            )
+        });
+        // No optional capability (no f16, no u64): every WebGPU adapter runs these.
+        Validator::new(ValidationFlags::all(), Capabilities::empty())
+            .validate(&module)
+            .unwrap_or_else(|error| {
+                panic!(
+                    "{name} does not validate:\n{}",
+                    error.emit_to_string_with_path(&source, name)
+                )
+            });
+        module
+    }
+
+    fn struct_size(module: &naga::Module, name: &str) -> usize {
+        module
+            .types
+            .iter()
+            .find_map(|(_, ty)| match (&ty.name, &ty.inner) {
+                (Some(n), naga::TypeInner::Struct { span, .. }) if n == name => {
+                    Some(*span as usize)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("struct {name} not found"))
+    }
+
+    #[test]
+    fn ops_and_reduce_modules_validate_and_match_their_rust_mirrors() {
+        let ops = parse_and_validate("ops.wgsl", OPS);
+        let reduce = parse_and_validate("reduce.wgsl", REDUCE);
+        let names = |module: &naga::Module| -> Vec<String> {
+            module
+                .entry_points
+                .iter()
+                .map(|entry| entry.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&ops), ["unary", "binary", "select_values"]);
+        assert_eq!(names(&reduce), ["reduce"]);
+        assert_eq!(struct_size(&ops, "OpsParams"), size_of::<OpsParams>());
+        assert_eq!(
+            struct_size(&reduce, "ReduceParams"),
+            size_of::<ReduceParams>()
+        );
+        for module in [&ops, &reduce] {
+            for entry in &module.entry_points {
+                assert_eq!(entry.workgroup_size, [256, 1, 1], "{}", entry.name);
+            }
+        }
+    }
+
+    #[test]
+    fn op_codes_follow_the_shader_constants() {
+        for (i, op) in [
+            UnaryOp::Neg,
+            UnaryOp::Abs,
+            UnaryOp::Sqrt,
+            UnaryOp::Exp,
+            UnaryOp::Log,
+            UnaryOp::Tanh,
+            UnaryOp::Erf,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_eq!(unary_code(op) as usize, i);
+        }
+        assert!(OPS.contains("const OP_ERF: u32 = 6u;"));
+        assert_eq!(binary_code(BinaryOp::Equal), 11);
+        assert!(OPS.contains("const OP_EQUAL: u32 = 11u;"));
+    }
+}

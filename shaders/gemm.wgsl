@@ -1,0 +1,421 @@
+// lowp quantized GEMM (SEMANTICS.md §9): C[b] = A[b] · B[b], every step rounded exactly as
+// lowp_formats::gemm::reference does. Prepended with common.wgsl.
+//
+// Every binary32 operation (a*b, acc + p, the differences of compensated summation and the fused
+// multiply-add of FMA mode) goes through gemm_fma, a line-for-line port of lowp-formats' portable
+// exactly rounded fma (math.rs) in u32 operations: no float arithmetic at all, so no driver can
+// flush subnormals, contract a*b + c or reorder anything.
+//   a * b = fma(a, b, -0)      a + b = fma(a, 1, b)      a - b = fma(a, 1, -b)
+// (gemm_add computes fma(a, 1, b) without forming the product).
+//
+// Tiling: one workgroup computes a GEMM_TILE × GEMM_TILE tile of C for one batch entry; tiles of A
+// and B pass through workgroup memory, and every invocation walks k strictly ascending from 0, so
+// the result does not depend on the tiling.
+
+const GEMM_TILE: u32 = 16u;
+const GEMM_ONE: u32 = 0x3F800000u;
+
+const ACC_SEQUENTIAL: u32 = 0u;
+const ACC_COMPENSATED: u32 = 1u;
+const ACC_BLOCKED: u32 = 2u;
+
+// Mirrored by GemmShapeParams (crates/lowp-wgpu/src/gemm.rs).
+struct GemmShape {
+    m: u32,
+    k: u32,
+    n: u32,
+    transpose_a: u32,
+    transpose_b: u32,
+    fma: u32,
+    accumulation: u32,
+    chunk: u32,
+    stochastic: u32,
+    seed_lo: u32,
+    seed_hi: u32,
+    // Offsets (in values) of this dispatch's first batch entry inside the bound ranges.
+    a_base: u32,
+    b_base: u32,
+    c_base: u32,
+    // First row tile and column tile of this dispatch.
+    row_tile0: u32,
+    col_tile0: u32,
+    // Flat (u64) index of this dispatch's first output element: (b0 * M * N) as (lo, hi).
+    o_lo: u32,
+    o_hi: u32,
+    pad0: u32,
+    pad1: u32,
+}
+
+struct GemmParams {
+    mul: Quantizer,
+    add: Quantizer,
+    outer: Quantizer,
+    shape: GemmShape,
+}
+
+@group(0) @binding(0) var<uniform> params: GemmParams;
+@group(0) @binding(1) var<storage, read> a_values: array<u32>;
+@group(0) @binding(2) var<storage, read> b_values: array<u32>;
+@group(0) @binding(3) var<storage, read_write> c_values: array<u32>;
+
+var<workgroup> tile_a: array<u32, 256>;
+var<workgroup> tile_b: array<u32, 256>;
+
+// ---- math.rs fma: 64-bit integers as vec2<u32>(hi, lo) ----------------------------------------
+
+fn gemm_w_add(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.y + b.y;
+    let carry = select(0u, 1u, lo < a.y);
+    return vec2<u32>(a.x + b.x + carry, lo);
+}
+
+// a - b for a >= b.
+fn gemm_w_sub(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let borrow = select(0u, 1u, a.y < b.y);
+    return vec2<u32>(a.x - b.x - borrow, a.y - b.y);
+}
+
+fn gemm_w_less(a: vec2<u32>, b: vec2<u32>) -> bool {
+    return a.x < b.x || (a.x == b.x && a.y < b.y);
+}
+
+fn gemm_w_leading_zeros(a: vec2<u32>) -> u32 {
+    if (a.x != 0u) {
+        return countLeadingZeros(a.x);
+    }
+    return 32u + countLeadingZeros(a.y);
+}
+
+// a << n for n < 64.
+fn gemm_w_shl(a: vec2<u32>, n: u32) -> vec2<u32> {
+    if (n == 0u) {
+        return a;
+    }
+    if (n < 32u) {
+        return vec2<u32>((a.x << n) | (a.y >> (32u - n)), a.y << n);
+    }
+    return vec2<u32>(a.y << (n - 32u), 0u);
+}
+
+// a >> n with the bits shifted out ORed into bit 0, any n.
+fn gemm_w_shr_sticky(a: vec2<u32>, n: u32) -> vec2<u32> {
+    if (n == 0u) {
+        return a;
+    }
+    if (n < 32u) {
+        let lost = (a.y & ((1u << n) - 1u)) != 0u;
+        return vec2<u32>(a.x >> n, (a.y >> n) | (a.x << (32u - n)) | select(0u, 1u, lost));
+    }
+    if (n < 64u) {
+        let lost = a.y != 0u || (a.x & ((1u << (n - 32u)) - 1u)) != 0u;
+        return vec2<u32>(0u, (a.x >> (n - 32u)) | select(0u, 1u, lost));
+    }
+    return vec2<u32>(0u, select(0u, 1u, a.x != 0u || a.y != 0u));
+}
+
+struct GemmUnpacked {
+    m: u32,
+    e: i32,
+}
+
+// |x| = m * 2^(e - 23), 2^23 <= m < 2^24 (subnormals normalised).
+fn gemm_unpack(a: u32) -> GemmUnpacked {
+    if (a < 0x00800000u) {
+        let shift = countLeadingZeros(a) - 8u;
+        return GemmUnpacked(a << shift, -126 - i32(shift));
+    }
+    return GemmUnpacked((a & 0x007FFFFFu) | 0x00800000u, i32(a >> 23u) - 127);
+}
+
+// Rounds the nonzero value x * 2^f to binary32 (nearest even, gradual underflow, overflow to
+// infinity) and returns its magnitude bits.
+fn gemm_round_wide(x0: vec2<u32>, f: i32) -> u32 {
+    let lz = gemm_w_leading_zeros(x0);
+    let x = gemm_w_shl(x0, lz);
+    let biased = f - i32(lz) + 63 + 127;
+    if (biased >= 255) {
+        return INF_BITS;
+    }
+    var shift = 40;
+    if (biased < 1) {
+        shift = 41 - biased;
+    }
+    if (shift > 64) {
+        return 0u;
+    }
+    let s = u32(shift - 32);
+    var m = 0u;
+    var rest = x.x;
+    if (s < 32u) {
+        m = x.x >> s;
+        rest = x.x & ((1u << s) - 1u);
+    }
+    let half = 1u << (s - 1u);
+    let up = rest > half || (rest == half && (x.y != 0u || (m & 1u) == 1u));
+    var exponent_field = 0u;
+    if (biased >= 1) {
+        exponent_field = u32(biased - 1);
+    }
+    let bits = (exponent_field << 23u) + m + select(0u, 1u, up);
+    return min(bits, INF_BITS);
+}
+
+// p * 2^p_exp (p's leading bit at bit 62, sign product_sign) + c for finite nonzero c, rounded
+// once: the tail of math.rs `fma`.
+fn gemm_sum(p: vec2<u32>, p_exp: i32, product_sign: u32, c: u32) -> u32 {
+    let ca = c & MAGNITUDE_MASK;
+    let c_sign = c & SIGN_BIT;
+    let uc = gemm_unpack(ca);
+    let q = vec2<u32>(uc.m << 7u, 0u);
+    let q_exp = uc.e - 23 - 39;
+    let p_bigger = p_exp > q_exp || (p_exp == q_exp && !gemm_w_less(p, q));
+    var big = q;
+    var big_exp = q_exp;
+    var big_sign = c_sign;
+    var small = p;
+    var small_exp = p_exp;
+    var small_sign = product_sign;
+    if (p_bigger) {
+        big = p;
+        big_exp = p_exp;
+        big_sign = product_sign;
+        small = q;
+        small_exp = q_exp;
+        small_sign = c_sign;
+    }
+    let shifted = gemm_w_shr_sticky(small, u32(big_exp - small_exp));
+    var sum: vec2<u32>;
+    if (big_sign == small_sign) {
+        sum = gemm_w_add(big, shifted);
+    } else {
+        sum = gemm_w_sub(big, shifted);
+    }
+    if (sum.x == 0u && sum.y == 0u) {
+        return 0u;
+    }
+    return big_sign | gemm_round_wide(sum, big_exp);
+}
+
+// a * b + c with one rounding to nearest even (math.rs `fma`), on bit patterns.
+fn gemm_fma(a: u32, b: u32, c: u32) -> u32 {
+    let aa = a & MAGNITUDE_MASK;
+    let ba = b & MAGNITUDE_MASK;
+    let ca = c & MAGNITUDE_MASK;
+    if (aa > INF_BITS) {
+        return a | QUIET_BIT;
+    }
+    if (ba > INF_BITS) {
+        return b | QUIET_BIT;
+    }
+    if (ca > INF_BITS) {
+        return c | QUIET_BIT;
+    }
+    let product_sign = (a ^ b) & SIGN_BIT;
+    let c_sign = c & SIGN_BIT;
+    if (aa == INF_BITS || ba == INF_BITS) {
+        if (aa == 0u || ba == 0u || (ca == INF_BITS && c_sign != product_sign)) {
+            return QNAN_BITS;
+        }
+        return product_sign | INF_BITS;
+    }
+    if (ca == INF_BITS) {
+        return c;
+    }
+    if (aa == 0u || ba == 0u) {
+        if (ca == 0u) {
+            return select(0u, c_sign, product_sign == c_sign);
+        }
+        return c;
+    }
+    let ua = gemm_unpack(aa);
+    let ub = gemm_unpack(ba);
+    let p0 = mul_hi_lo(ua.m, ub.m);
+    var p_shift = 16u;
+    if (p0.x >= 0x8000u) {
+        p_shift = 15u;
+    }
+    let p = gemm_w_shl(p0, p_shift);
+    let p_exp = ua.e + ub.e - 46 - i32(p_shift);
+    if (ca == 0u) {
+        return product_sign | gemm_round_wide(p, p_exp);
+    }
+    return gemm_sum(p, p_exp, product_sign, c);
+}
+
+fn gemm_mul(a: u32, b: u32) -> u32 {
+    return gemm_fma(a, b, SIGN_BIT);
+}
+
+// a + c: gemm_fma(a, 1, c) without the product (a's significand m gives p = m << 39, 2^(e-62)).
+fn gemm_add(a: u32, c: u32) -> u32 {
+    let aa = a & MAGNITUDE_MASK;
+    let ca = c & MAGNITUDE_MASK;
+    if (aa > INF_BITS) {
+        return a | QUIET_BIT;
+    }
+    if (ca > INF_BITS) {
+        return c | QUIET_BIT;
+    }
+    let a_sign = a & SIGN_BIT;
+    let c_sign = c & SIGN_BIT;
+    if (aa == INF_BITS) {
+        if (ca == INF_BITS && c_sign != a_sign) {
+            return QNAN_BITS;
+        }
+        return a;
+    }
+    if (ca == INF_BITS) {
+        return c;
+    }
+    if (aa == 0u) {
+        if (ca == 0u) {
+            return select(0u, c_sign, a_sign == c_sign);
+        }
+        return c;
+    }
+    if (ca == 0u) {
+        return a;
+    }
+    let ua = gemm_unpack(aa);
+    return gemm_sum(vec2<u32>(ua.m << 7u, 0u), ua.e - 62, a_sign, c);
+}
+
+fn gemm_sub(a: u32, b: u32) -> u32 {
+    return gemm_add(a, b ^ SIGN_BIT);
+}
+
+// ---- gemm.rs quantize_step: block formats treat the value as a block of its own ----------------
+
+fn gemm_quantize(q: Quantizer, x: u32, word: u32) -> u32 {
+    if (q.kind == KIND_BLOCK) {
+        let magnitude = x & MAGNITUDE_MASK;
+        var max_magnitude = 0u;
+        if (magnitude < INF_BITS) {
+            max_magnitude = magnitude;
+        }
+        return block_quantize_element(q.block_wl, x, max_magnitude, q.mode, q.bits, word);
+    }
+    return quantize_bits(q, x, word);
+}
+
+// ---- one step of k for one output element ------------------------------------------------------
+
+struct GemmState {
+    acc: u32,
+    compensation: u32,
+    outer: u32,
+}
+
+fn gemm_words(o: vec2<u32>, kk: u32, stream: u32) -> vec4<u32> {
+    let s = params.shape;
+    return philox4x32_10(vec4<u32>(o.x, o.y, kk, stream), vec2<u32>(s.seed_lo, s.seed_hi));
+}
+
+fn gemm_step(state: GemmState, x: u32, y: u32, kk: u32, o: vec2<u32>) -> GemmState {
+    let s = params.shape;
+    let stochastic = s.stochastic != 0u;
+    var st = state;
+    var words = vec4<u32>(0u);
+    if (stochastic) {
+        words = gemm_words(o, kk, 1u);
+    }
+    if (s.accumulation == ACC_COMPENSATED) {
+        var inner = vec4<u32>(0u);
+        if (stochastic) {
+            inner = gemm_words(o, kk, 3u);
+        }
+        var corrected: u32;
+        if (s.fma != 0u) {
+            corrected = gemm_quantize(params.add, gemm_fma(x, y, st.compensation ^ SIGN_BIT), words.z);
+        } else {
+            let product = gemm_quantize(params.mul, gemm_mul(x, y), words.x);
+            corrected = gemm_quantize(params.add, gemm_sub(product, st.compensation), words.z);
+        }
+        let total = gemm_quantize(params.add, gemm_add(st.acc, corrected), words.y);
+        let difference = gemm_quantize(params.add, gemm_sub(total, st.acc), inner.x);
+        st.compensation = gemm_quantize(params.add, gemm_sub(difference, corrected), words.w);
+        st.acc = total;
+    } else {
+        if (s.fma != 0u) {
+            st.acc = gemm_quantize(params.add, gemm_fma(x, y, st.acc), words.y);
+        } else {
+            let product = gemm_quantize(params.mul, gemm_mul(x, y), words.x);
+            st.acc = gemm_quantize(params.add, gemm_add(st.acc, product), words.y);
+        }
+    }
+    if (s.accumulation == ACC_BLOCKED && ((kk + 1u) % s.chunk == 0u || kk + 1u == s.k)) {
+        var word = 0u;
+        if (stochastic) {
+            word = gemm_words(o, kk, 3u).y;
+        }
+        st.outer = gemm_quantize(params.outer, gemm_add(st.outer, st.acc), word);
+        st.acc = 0u;
+    }
+    return st;
+}
+
+// Index of A[bz][i][kk] inside the bound range of A.
+fn gemm_a_index(bz: u32, i: u32, kk: u32) -> u32 {
+    let s = params.shape;
+    let base = s.a_base + bz * s.m * s.k;
+    if (s.transpose_a != 0u) {
+        return base + kk * s.m + i;
+    }
+    return base + i * s.k + kk;
+}
+
+// Index of B[bz][kk][j] inside the bound range of B.
+fn gemm_b_index(bz: u32, kk: u32, j: u32) -> u32 {
+    let s = params.shape;
+    let base = s.b_base + bz * s.k * s.n;
+    if (s.transpose_b != 0u) {
+        return base + j * s.k + kk;
+    }
+    return base + kk * s.n + j;
+}
+
+@compute @workgroup_size(16, 16, 1)
+fn gemm(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+    let s = params.shape;
+    let i = (s.row_tile0 + group.y) * GEMM_TILE + local.y;
+    let j = (s.col_tile0 + group.x) * GEMM_TILE + local.x;
+    let bz = group.z;
+    let in_range = i < s.m && j < s.n;
+    // Output element: flat index o (u64) and its place in the bound range of C.
+    let local_o = bz * s.m * s.n + i * s.n + j;
+    let o_lo = s.o_lo + local_o;
+    let o = vec2<u32>(o_lo, s.o_hi + select(0u, 1u, o_lo < local_o));
+    var state = GemmState(0u, 0u, 0u);
+    for (var k0 = 0u; k0 < s.k; k0 += GEMM_TILE) {
+        // Stage A[i][k0 .. k0 + 16] and B[k0 .. k0 + 16][j] of this tile.
+        let ka = k0 + local.x;
+        var va = 0u;
+        if (i < s.m && ka < s.k) {
+            va = a_values[gemm_a_index(bz, i, ka)];
+        }
+        tile_a[local.y * GEMM_TILE + local.x] = va;
+        let kb = k0 + local.y;
+        var vb = 0u;
+        if (kb < s.k && j < s.n) {
+            vb = b_values[gemm_b_index(bz, kb, j)];
+        }
+        tile_b[local.y * GEMM_TILE + local.x] = vb;
+        workgroupBarrier();
+        if (in_range) {
+            let steps = min(GEMM_TILE, s.k - k0);
+            for (var t = 0u; t < steps; t++) {
+                let x = tile_a[local.y * GEMM_TILE + t];
+                let y = tile_b[t * GEMM_TILE + local.x];
+                state = gemm_step(state, x, y, k0 + t, o);
+            }
+        }
+        workgroupBarrier();
+    }
+    if (in_range) {
+        var result = state.acc;
+        if (s.accumulation == ACC_BLOCKED) {
+            result = state.outer;
+        }
+        c_values[s.c_base + local_o] = result;
+    }
+}
