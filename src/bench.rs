@@ -1,5 +1,12 @@
-//! The measurements behind `lowp bench`: ns per element of quantize on a backend, for the formats
-//! and rounding modes of docs/performance.md, single thread and all threads.
+//! The measurements behind `lowp bench`: ns per element of quantize and ns per multiply-accumulate
+//! of qgemm on a backend, for the formats and rounding modes of docs/performance.md. The CPU rows
+//! ([`quantize_rows`], [`qgemm_rows`]) are measured on one thread and on all threads; any backend's
+//! rows come from [`quantize_rows_on`] and [`qgemm_rows_on`].
+//!
+//! What is timed depends on the backend. The CPU backend's operations are complete when they
+//! return, so a CPU figure is the operation alone. Any other backend (wgpu) may return before its
+//! device has finished, so its figure is the operation followed by a download of the result
+//! (`pollster::block_on`): a download-inclusive time, which also counts the copy back to the host.
 
 use crate::backend::{Backend, CpuBackend};
 use crate::formats::{Format, Quantizer, Rounding};
@@ -17,11 +24,12 @@ pub struct BenchRow {
     pub format: String,
     /// The rounding mode's name.
     pub rounding: String,
-    /// Threads used.
+    /// CPU threads used; `0` means not applicable (a device backend such as wgpu).
     pub threads: usize,
     /// Elements per call.
     pub n: usize,
-    /// Best time over the repetitions divided by `n`, in nanoseconds.
+    /// Best time over the repetitions divided by `n`, in nanoseconds (for backends other than
+    /// the CPU, the time includes downloading the result: see the module documentation).
     pub ns_per_element: f64,
 }
 
@@ -46,8 +54,44 @@ pub fn bench_input(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Whether timing an operation on `backend` must include downloading its result: true for every
+/// backend but the CPU, whose operations are complete when they return.
+fn waits_by_download<B: Backend>(backend: &B) -> bool {
+    backend.name() != "cpu"
+}
+
+/// Runs `operation` on `backend` once as a warm-up, then `repetitions` times, and returns the best
+/// time in seconds. With `download`, each timed call is followed by a (blocking) download of its
+/// result, so that the time covers the device's work and not only its submission.
+fn best_time<B: Backend>(
+    backend: &B,
+    repetitions: usize,
+    download: bool,
+    operation: impl Fn() -> crate::backend::Result<B::Buffer>,
+) -> crate::backend::Result<f64> {
+    let warm_up = operation()?;
+    if download {
+        pollster::block_on(backend.download(&warm_up))?;
+    }
+    drop(warm_up);
+    let mut best = f64::INFINITY;
+    for _ in 0..repetitions.max(1) {
+        let start = Instant::now();
+        let out = operation()?;
+        if download {
+            std::hint::black_box(pollster::block_on(backend.download(&out))?);
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        drop(out);
+        best = best.min(elapsed);
+    }
+    Ok(best)
+}
+
 /// Times `quantizer` over `input` on `backend`: the best of `repetitions` calls after one warm-up,
-/// in nanoseconds per element.
+/// in nanoseconds per element. On the CPU a call is the quantize alone; on any other backend it is
+/// the quantize followed by the download of its result (a download-inclusive figure, see the
+/// module documentation).
 pub fn time_quantize<B: Backend>(
     backend: &B,
     input: &B::Buffer,
@@ -56,50 +100,74 @@ pub fn time_quantize<B: Backend>(
     repetitions: usize,
 ) -> crate::backend::Result<f64> {
     let shape = [n];
-    backend.quantize(input, &shape, quantizer)?;
-    let mut best = f64::INFINITY;
-    for _ in 0..repetitions.max(1) {
-        let start = Instant::now();
-        let out = backend.quantize(input, &shape, quantizer)?;
-        let elapsed = start.elapsed().as_secs_f64();
-        drop(out);
-        best = best.min(elapsed);
-    }
-    Ok(best * 1e9 / n as f64)
+    let best = best_time(backend, repetitions, waits_by_download(backend), || {
+        backend.quantize(input, &shape, quantizer)
+    })?;
+    Ok(best * 1e9 / n.max(1) as f64)
 }
 
-/// The CPU quantize rows: every format of [`QUANTIZE_BENCH_FORMATS`] with nearest and stochastic
-/// rounding (the format's default bits), on 1 thread and on all threads, over `n` elements.
-pub fn quantize_rows(n: usize) -> crate::backend::Result<Vec<BenchRow>> {
-    let input_values = bench_input(n);
+/// The thread counts of the CPU rows: 1 and, when the machine has more, all of them.
+fn cpu_thread_counts() -> Vec<usize> {
     let all_threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     let mut thread_counts = vec![1];
     if all_threads > 1 {
         thread_counts.push(all_threads);
     }
+    thread_counts
+}
+
+/// The quantize rows of `backend`: every format of [`QUANTIZE_BENCH_FORMATS`] with nearest and
+/// stochastic rounding (the format's default bits), over `n` elements. `threads` is only reported
+/// in the rows' `threads` field: the CPU backend's thread count, or `0` (not applicable) for a
+/// device backend. Each row's `backend` is `backend.name()`; see [`time_quantize`] for what is
+/// timed.
+pub fn quantize_rows_on<B: Backend>(
+    backend: &B,
+    threads: usize,
+    n: usize,
+) -> crate::backend::Result<Vec<BenchRow>> {
+    quantize_rows_with(backend, threads, &bench_input(n))
+}
+
+/// [`quantize_rows_on`] with the input values already generated.
+fn quantize_rows_with<B: Backend>(
+    backend: &B,
+    threads: usize,
+    input_values: &[f32],
+) -> crate::backend::Result<Vec<BenchRow>> {
+    let n = input_values.len();
+    let input = backend.upload(input_values)?;
     let mut rows = Vec::new();
-    for threads in thread_counts {
-        let backend = CpuBackend::with_threads(threads);
-        let input = backend.upload(&input_values)?;
-        for spec in QUANTIZE_BENCH_FORMATS {
-            let format: Format = spec.parse()?;
-            for rounding in [
-                Rounding::Nearest,
-                Rounding::stochastic(format.default_stochastic_bits())?,
-            ] {
-                let quantizer = Quantizer::new(format, rounding, 1)?;
-                let ns_per_element = time_quantize(&backend, &input, n, &quantizer, 5)?;
-                rows.push(BenchRow {
-                    op: "quantize",
-                    backend: backend.name().to_string(),
-                    format: spec.to_string(),
-                    rounding: rounding.name().to_string(),
-                    threads,
-                    n,
-                    ns_per_element,
-                });
-            }
+    for spec in QUANTIZE_BENCH_FORMATS {
+        let format: Format = spec.parse()?;
+        for rounding in [
+            Rounding::Nearest,
+            Rounding::stochastic(format.default_stochastic_bits())?,
+        ] {
+            let quantizer = Quantizer::new(format, rounding, 1)?;
+            let ns_per_element = time_quantize(backend, &input, n, &quantizer, 5)?;
+            rows.push(BenchRow {
+                op: "quantize",
+                backend: backend.name().to_string(),
+                format: spec.to_string(),
+                rounding: rounding.name().to_string(),
+                threads,
+                n,
+                ns_per_element,
+            });
         }
+    }
+    Ok(rows)
+}
+
+/// The CPU quantize rows: [`quantize_rows_on`] a [`CpuBackend`] on 1 thread and on all threads,
+/// over `n` elements.
+pub fn quantize_rows(n: usize) -> crate::backend::Result<Vec<BenchRow>> {
+    let input_values = bench_input(n);
+    let mut rows = Vec::new();
+    for threads in cpu_thread_counts() {
+        let backend = CpuBackend::with_threads(threads);
+        rows.extend(quantize_rows_with(&backend, threads, &input_values)?);
     }
     Ok(rows)
 }
@@ -123,9 +191,10 @@ pub struct QgemmRow {
     pub k: usize,
     /// Columns of B and C.
     pub n: usize,
-    /// Threads used.
+    /// CPU threads used; `0` means not applicable (a device backend such as wgpu).
     pub threads: usize,
-    /// Best time over the repetitions divided by `m·k·n`, in nanoseconds.
+    /// Best time over the repetitions divided by `m·k·n`, in nanoseconds (for backends other than
+    /// the CPU, the time includes downloading the result: see the module documentation).
     pub ns_per_mac: f64,
 }
 
@@ -168,7 +237,9 @@ pub fn qgemm_bench_spec(
 }
 
 /// Times `spec` on `backend` (inputs already uploaded): the best of `repetitions` calls after one
-/// warm-up, in nanoseconds per multiply-accumulate.
+/// warm-up, in nanoseconds per multiply-accumulate. On the CPU a call is the qgemm alone; on any
+/// other backend it is the qgemm followed by the download of C (a download-inclusive figure, see
+/// the module documentation).
 pub fn time_qgemm<B: Backend>(
     backend: &B,
     a: &B::Buffer,
@@ -176,17 +247,66 @@ pub fn time_qgemm<B: Backend>(
     spec: &crate::formats::GemmSpec,
     repetitions: usize,
 ) -> crate::backend::Result<f64> {
-    backend.qgemm(a, b, spec)?;
-    let mut best = f64::INFINITY;
-    for _ in 0..repetitions.max(1) {
-        let start = Instant::now();
-        let out = backend.qgemm(a, b, spec)?;
-        let elapsed = start.elapsed().as_secs_f64();
-        drop(out);
-        best = best.min(elapsed);
-    }
+    let best = best_time(backend, repetitions, waits_by_download(backend), || {
+        backend.qgemm(a, b, spec)
+    })?;
     let macs = (spec.batch * spec.m * spec.k * spec.n).max(1) as f64;
     Ok(best * 1e9 / macs)
+}
+
+/// Repetitions of a GEMM measurement at `size³`.
+fn qgemm_repetitions(size: usize) -> usize {
+    if size >= 512 { 3 } else { 5 }
+}
+
+/// The qgemm rows of `backend`: every configuration of [`QGEMM_BENCH_CONFIGS`] at `size³` for each
+/// of `sizes` (no [`matmul_f32`] rows: that reference loop is CPU code). `threads` is only
+/// reported in the rows' `threads` field: the CPU backend's thread count, or `0` (not applicable)
+/// for a device backend. Each row's `backend` is `backend.name()`; see [`time_qgemm`] for what is
+/// timed.
+pub fn qgemm_rows_on<B: Backend>(
+    backend: &B,
+    threads: usize,
+    sizes: &[usize],
+) -> crate::backend::Result<Vec<QgemmRow>> {
+    let mut rows = Vec::new();
+    for &size in sizes {
+        let a_values = gemm_bench_input(size * size, 1);
+        let b_values = gemm_bench_input(size * size, 2);
+        rows.extend(qgemm_rows_with(
+            backend, threads, size, &a_values, &b_values,
+        )?);
+    }
+    Ok(rows)
+}
+
+/// The qgemm rows of `backend` at `size³` on the given operands.
+fn qgemm_rows_with<B: Backend>(
+    backend: &B,
+    threads: usize,
+    size: usize,
+    a_values: &[f32],
+    b_values: &[f32],
+) -> crate::backend::Result<Vec<QgemmRow>> {
+    let a = backend.upload(a_values)?;
+    let b = backend.upload(b_values)?;
+    let mut rows = Vec::new();
+    for (mul, add, fma) in QGEMM_BENCH_CONFIGS {
+        let spec = qgemm_bench_spec(size, mul, add, fma)?;
+        rows.push(QgemmRow {
+            op: "qgemm",
+            backend: backend.name().to_string(),
+            mul: mul.to_string(),
+            add: add.to_string(),
+            mode: if fma { "fma" } else { "separate" },
+            m: size,
+            k: size,
+            n: size,
+            threads,
+            ns_per_mac: time_qgemm(backend, &a, &b, &spec, qgemm_repetitions(size))?,
+        });
+    }
+    Ok(rows)
 }
 
 /// A plain binary32 matrix product `C = A·B` (row-major, M×K times K×N), the reference row of
@@ -259,39 +379,21 @@ fn matmul_rows_body(a: &[f32], b: &[f32], k: usize, n: usize, i0: usize, c: &mut
     }
 }
 
-/// The CPU GEMM rows: every configuration of [`QGEMM_BENCH_CONFIGS`] and the plain
-/// [`matmul_f32`] loop, on 1 thread and on all threads, at `size³` for each of `sizes`.
+/// The CPU GEMM rows: [`qgemm_rows_on`] a [`CpuBackend`] and the plain [`matmul_f32`] loop, on
+/// 1 thread and on all threads, at `size³` for each of `sizes`.
 pub fn qgemm_rows(sizes: &[usize]) -> crate::backend::Result<Vec<QgemmRow>> {
-    let all_threads = std::thread::available_parallelism().map_or(1, |p| p.get());
-    let mut thread_counts = vec![1];
-    if all_threads > 1 {
-        thread_counts.push(all_threads);
-    }
+    let thread_counts = cpu_thread_counts();
     let mut rows = Vec::new();
     for &size in sizes {
         let a_values = gemm_bench_input(size * size, 1);
         let b_values = gemm_bench_input(size * size, 2);
-        let repetitions = if size >= 512 { 3 } else { 5 };
+        let repetitions = qgemm_repetitions(size);
         let macs = (size * size * size).max(1) as f64;
         for &threads in &thread_counts {
             let backend = CpuBackend::with_threads(threads);
-            let a = backend.upload(&a_values)?;
-            let b = backend.upload(&b_values)?;
-            for (mul, add, fma) in QGEMM_BENCH_CONFIGS {
-                let spec = qgemm_bench_spec(size, mul, add, fma)?;
-                rows.push(QgemmRow {
-                    op: "qgemm",
-                    backend: backend.name().to_string(),
-                    mul: mul.to_string(),
-                    add: add.to_string(),
-                    mode: if fma { "fma" } else { "separate" },
-                    m: size,
-                    k: size,
-                    n: size,
-                    threads,
-                    ns_per_mac: time_qgemm(&backend, &a, &b, &spec, repetitions)?,
-                });
-            }
+            rows.extend(qgemm_rows_with(
+                &backend, threads, size, &a_values, &b_values,
+            )?);
             let mut best = f64::INFINITY;
             for _ in 0..=repetitions {
                 let start = Instant::now();

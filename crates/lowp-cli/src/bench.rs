@@ -1,5 +1,6 @@
 //! `lowp bench`: quantize and qgemm throughput as tables or one JSON array.
 
+use crate::backends::CliBackend;
 use crate::table::{self, Align};
 use anyhow::{Result, ensure};
 use std::io::Write;
@@ -15,9 +16,10 @@ pub enum Ops {
     Qgemm,
 }
 
-/// Measures the CPU rows of `lowp::bench` (quantize on `n` elements, qgemm at each of
-/// `gemm_sizes`) and prints them as tables, or with `json` as one JSON array.
-pub fn run(
+/// Checks the options, opens the backend `B` and measures its rows of `lowp::bench` (quantize on
+/// `n` elements, qgemm at each of `gemm_sizes`; see [`CliBackend`]), then prints them as tables,
+/// or with `json` as one JSON array.
+pub fn run<B: CliBackend>(
     n: usize,
     gemm_sizes: &[usize],
     ops: Ops,
@@ -29,12 +31,13 @@ pub fn run(
         gemm_sizes.iter().all(|&size| (1..=8192).contains(&size)),
         "--gemm-sizes must be between 1 and 8192"
     );
+    let backend = B::open()?;
     let quantize = match ops {
-        Ops::All | Ops::Quantize => lowp::bench::quantize_rows(n)?,
+        Ops::All | Ops::Quantize => backend.quantize_rows(n)?,
         Ops::Qgemm => Vec::new(),
     };
     let qgemm = match ops {
-        Ops::All | Ops::Qgemm => lowp::bench::qgemm_rows(gemm_sizes)?,
+        Ops::All | Ops::Qgemm => backend.qgemm_rows(gemm_sizes)?,
         Ops::Quantize => Vec::new(),
     };
     if json {

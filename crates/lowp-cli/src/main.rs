@@ -7,10 +7,14 @@
 //! lowp gemm --a A --b B --m M --k K --n N --mul SPEC --add SPEC --output OUT ...
 //!                                    batched quantized GEMM C = A * B (SEMANTICS.md §9)
 //! lowp conformance --manifest PATH   run conformance vectors (exit 1 on any failure)
-//! lowp bench [--json] [--n N]        quantize throughput
+//! lowp bench [--json] [--n N]        quantize and qgemm throughput
 //! ```
+//! The global `--backend cpu|wgpu` picks the backend quantize, gemm, conformance and bench run on
+//! (`wgpu` with the `wgpu` feature, on by default); each command is generic over
+//! [`lowp::backend::Backend`] and the name is dispatched once, in [`run`].
 //! Bad input gives one line `error: ...` on stderr and exit status 2; no output file is left.
 
+mod backends;
 mod bench;
 mod conformance;
 mod describe;
@@ -21,15 +25,13 @@ mod table;
 mod tensor_file;
 
 use anyhow::{Result, bail};
+use backends::CliBackend;
 use clap::{Parser, Subcommand};
-use lowp::backend::{Backend, CpuBackend};
+use lowp::backend::CpuBackend;
 use lowp::formats::Format;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// The backends `--backend` accepts.
-const BACKENDS: [&str; 1] = ["cpu"];
 
 /// Exit status of bad input (the same as clap's usage errors).
 const EXIT_BAD_INPUT: u8 = 2;
@@ -41,7 +43,8 @@ const EXIT_FAILED: u8 = 1;
 #[derive(Debug, Parser)]
 #[command(name = "lowp", version)]
 struct Cli {
-    /// Compute backend (available: cpu).
+    /// Compute backend: `cpu`, or `wgpu` (WGSL on Vulkan or GL; built with the `wgpu` feature, on
+    /// by default).
     #[arg(long, global = true, value_name = "NAME", default_value = "cpu")]
     backend: String,
     /// What to do.
@@ -76,7 +79,10 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
-    /// Measure quantize (ns/element) and qgemm (ns/MAC) throughput on one thread and all threads.
+    /// Measure quantize (ns/element) and qgemm (ns/MAC) throughput.
+    ///
+    /// On cpu: on one thread and on all threads, with a plain binary32 matmul reference. On wgpu:
+    /// each timed call includes downloading its result (threads is reported as 0).
     Bench {
         /// Print a JSON array instead of tables.
         #[arg(long)]
@@ -112,25 +118,29 @@ fn main() -> ExitCode {
 /// Runs `cli` on the backend it names, printing to `out`.
 fn run(cli: &Cli, out: &mut impl Write) -> Result<ExitCode> {
     match cli.backend.as_str() {
-        "cpu" => execute(&cli.command, &CpuBackend::new(), out),
+        CpuBackend::NAME => execute::<CpuBackend>(&cli.command, out),
+        #[cfg(feature = "wgpu")]
+        lowp_wgpu::WgpuBackend::NAME => execute::<lowp_wgpu::WgpuBackend>(&cli.command, out),
         other => bail!(
             "unknown backend '{other}'; available backends: {}",
-            BACKENDS.join(", ")
+            backends::AVAILABLE.join(", ")
         ),
     }
 }
 
-/// Runs `command` on `backend`, printing to `out`.
-fn execute<B: Backend>(command: &Command, backend: &B, out: &mut impl Write) -> Result<ExitCode> {
+/// Runs `command` on the backend `B`, printing to `out`. The backend is only opened by the
+/// commands that compute (not by `formats` and `show`), so a backend that cannot run here fails
+/// those commands with `backend NAME is unavailable: ...`, before any output file is written.
+fn execute<B: CliBackend>(command: &Command, out: &mut impl Write) -> Result<ExitCode> {
     match command {
         Command::Formats => out.write_all(describe::formats()?.as_bytes())?,
         Command::Show { spec } => {
             out.write_all(describe::show(&spec.parse::<Format>()?)?.as_bytes())?
         }
-        Command::Quantize(args) => quantize::run(backend, args)?,
-        Command::Gemm(args) => gemm::run(backend, args)?,
+        Command::Quantize(args) => quantize::run(&B::open()?, args)?,
+        Command::Gemm(args) => gemm::run(&B::open()?, args)?,
         Command::Conformance { manifest, verbose } => {
-            if !conformance::run(backend, manifest, *verbose, out)? {
+            if !conformance::run(&B::open()?, manifest, *verbose, out)? {
                 return Ok(ExitCode::from(EXIT_FAILED));
             }
         }
@@ -139,7 +149,7 @@ fn execute<B: Backend>(command: &Command, backend: &B, out: &mut impl Write) -> 
             n,
             gemm_sizes,
             ops,
-        } => bench::run(*n, gemm_sizes, *ops, *json, out)?,
+        } => bench::run::<B>(*n, gemm_sizes, *ops, *json, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,415 @@
+//! End-to-end tests of `--backend`: `--backend wgpu` gives the same output files as `--backend cpu`
+//! for quantize and gemm, passes a small conformance manifest and benches wgpu rows; unknown and
+//! unavailable backends are bad input (one `error:` line, exit status 2, no output file).
+//!
+//! The wgpu tests need an adapter (lavapipe will do). Without one they print `SKIP` and pass,
+//! unless the environment variable `LOWP_REQUIRE` contains `wgpu`.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A scratch directory of one test, removed when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    /// A fresh, empty directory named after the test and this process.
+    fn new(test: &str) -> Self {
+        let path =
+            std::env::temp_dir().join(format!("lowp-backend-cli-{}-{test}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        Self { path }
+    }
+
+    /// The path of `name` inside the directory.
+    fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes `values` as raw little-endian float32 to `name`.
+    fn write_f32(&self, name: &str, values: &[f32]) -> PathBuf {
+        let path = self.file(name);
+        fs::write(&path, f32_bytes(values)).unwrap();
+        path
+    }
+
+    /// The names of the directory's entries, sorted (hidden temporary files included).
+    fn entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.path)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs the binary with `args`.
+fn lowp<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lowp"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The stdout of a run that must succeed.
+fn success(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Checks a run rejected as bad input: exit status 2 and one stderr line `error: ...` that
+/// contains `message`.
+fn assert_bad_input(output: &Output, message: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "`{stderr}` does not contain `{message}`"
+    );
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+}
+
+/// Raw little-endian float32 bytes.
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|value| value.to_le_bytes())
+        .collect()
+}
+
+/// Whether a wgpu adapter exists here (the test process opens one, as the binary would). Without
+/// one, prints `SKIP` and returns false, or panics when `LOWP_REQUIRE` contains `wgpu`.
+fn wgpu_available(test: &str) -> bool {
+    #[cfg(feature = "wgpu")]
+    let reason = match lowp_wgpu::WgpuBackend::new() {
+        Ok(_) => return true,
+        Err(error) => error.to_string(),
+    };
+    #[cfg(not(feature = "wgpu"))]
+    let reason = "lowp-cli was built without the `wgpu` feature".to_string();
+    let required = std::env::var("LOWP_REQUIRE").is_ok_and(|value| value.contains("wgpu"));
+    assert!(!required, "LOWP_REQUIRE contains wgpu, but: {reason}");
+    println!("SKIP {test}: {reason}");
+    false
+}
+
+/// Deterministic values over many binades, with zeros, infinities, NaN, ties and subnormals.
+fn values(n: usize) -> Vec<f32> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut values: Vec<f32> = (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let exponent = (state >> 40) % 48;
+            let mantissa = (state as u32) & 0x007F_FFFF;
+            let sign = ((state >> 63) as u32) << 31;
+            f32::from_bits(sign | ((100 + exponent as u32) << 23) | mantissa)
+        })
+        .collect();
+    let specials = [
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        1.0625,
+        1000.0,
+        448.0,
+        465.0,
+        f32::from_bits(1),
+        1e-9,
+    ];
+    values[..specials.len()].copy_from_slice(&specials);
+    values
+}
+
+/// Runs `args` followed by `--output out-BACKEND.EXTENSION` (in the scratch directory) once per
+/// backend and asserts the two output files are byte-identical.
+fn assert_same_file_on_both_backends(scratch: &Scratch, args: &[&OsStr], extension: &str) {
+    let mut outputs = Vec::new();
+    for backend in ["cpu", "wgpu"] {
+        let output = scratch.file(&format!("out-{backend}.{extension}"));
+        let mut full: Vec<&OsStr> = vec!["--backend".as_ref(), backend.as_ref()];
+        full.extend_from_slice(args);
+        full.extend_from_slice(&["--output".as_ref(), output.as_os_str()]);
+        success(&lowp(&full));
+        outputs.push(fs::read(&output).unwrap());
+    }
+    assert!(!outputs[0].is_empty());
+    assert!(
+        outputs[0] == outputs[1],
+        "cpu and wgpu outputs differ for {args:?}"
+    );
+}
+
+#[test]
+fn quantize_on_wgpu_writes_the_same_file_as_on_cpu() {
+    if !wgpu_available("quantize_on_wgpu_writes_the_same_file_as_on_cpu") {
+        return;
+    }
+    let scratch = Scratch::new("quantize");
+    let input = scratch.write_f32("in.f32", &values(1000));
+    for (format, rounding, extension) in [
+        ("e4m3", "nearest", "f32"),
+        ("bf16", "toward-zero", "f32"),
+        ("fp16", "stochastic", "npy"),
+        ("binary8(p=3)", "nearest-away", "f32"),
+        ("fixed(wl=8,fl=4)", "stochastic", "npy"),
+    ] {
+        let args: Vec<&OsStr> = vec![
+            "quantize".as_ref(),
+            "--format".as_ref(),
+            format.as_ref(),
+            "--rounding".as_ref(),
+            rounding.as_ref(),
+            "--seed".as_ref(),
+            "7".as_ref(),
+            "--shape".as_ref(),
+            "10,100".as_ref(),
+            "--input".as_ref(),
+            input.as_os_str(),
+        ];
+        assert_same_file_on_both_backends(&scratch, &args, extension);
+    }
+}
+
+#[test]
+fn gemm_on_wgpu_writes_the_same_file_as_on_cpu() {
+    if !wgpu_available("gemm_on_wgpu_writes_the_same_file_as_on_cpu") {
+        return;
+    }
+    let scratch = Scratch::new("gemm");
+    let (batch, m, k, n) = (2, 5, 7, 3);
+    // Finite operands between 2^-4 and 2^2 in magnitude, so that sums stay mostly finite.
+    let small: Vec<f32> = values(batch * (m * k + k * n))
+        .iter()
+        .map(|value| {
+            let bits = value.to_bits();
+            f32::from_bits(
+                (bits & 0x8000_0000) | ((123 + (bits >> 23) % 6) << 23) | (bits & 0x7F_FFFF),
+            )
+        })
+        .collect();
+    let a = scratch.write_f32("a.f32", &small[..batch * m * k]);
+    let b = scratch.write_f32("b.f32", &small[batch * m * k..]);
+    let sizes = ["--batch", "2", "--m", "5", "--k", "7", "--n", "3"];
+    let variants: [&[&str]; 4] = [
+        &["--mul", "e4m3", "--add", "fp16"],
+        &["--mul", "e4m3", "--add", "fp16", "--fma", "--transpose-b"],
+        &[
+            "--mul",
+            "bf16",
+            "--add",
+            "bf16",
+            "--rounding",
+            "stochastic",
+            "--seed",
+            "3",
+        ],
+        &[
+            "--mul", "fp16", "--add", "e5m2", "--chunk", "2", "--outer", "fp32",
+        ],
+    ];
+    for (variant, extension) in variants.into_iter().zip(["f32", "npy", "f32", "npy"]) {
+        let mut args: Vec<&OsStr> = vec![
+            "gemm".as_ref(),
+            "--a".as_ref(),
+            a.as_os_str(),
+            "--b".as_ref(),
+            b.as_os_str(),
+        ];
+        args.extend(sizes.iter().map(OsStr::new));
+        args.extend(variant.iter().map(OsStr::new));
+        assert_same_file_on_both_backends(&scratch, &args, extension);
+    }
+}
+
+#[test]
+fn conformance_passes_on_wgpu() {
+    if !wgpu_available("conformance_passes_on_wgpu") {
+        return;
+    }
+    let scratch = Scratch::new("conformance");
+    let vectors = scratch.file("vectors");
+    fs::create_dir_all(&vectors).unwrap();
+    fs::write(vectors.join("in.f32"), f32_bytes(&[1.0625, 1000.0, 0.3])).unwrap();
+    fs::write(
+        vectors.join("expected.f32"),
+        f32_bytes(&[1.0, f32::INFINITY, 0.3125]),
+    )
+    .unwrap();
+    let path = scratch.file("manifest.json");
+    fs::write(
+        &path,
+        r#"{"cases": [
+            {"id": "e4m3_nearest", "op": "float_quantize",
+             "params": {"exp": 4, "man": 3, "rounding": "nearest", "subnormals": true,
+                        "saturate": false},
+             "input": "in.f32", "expected": "expected.f32"},
+            {"id": "exp9", "op": "float_quantize", "params": {"exp": 9, "man": 3},
+             "input": "in.f32", "error": true}
+        ]}"#,
+    )
+    .unwrap();
+    let text = success(&lowp([
+        OsStr::new("--backend"),
+        "wgpu".as_ref(),
+        "conformance".as_ref(),
+        "--verbose".as_ref(),
+        "--manifest".as_ref(),
+        path.as_os_str(),
+    ]));
+    assert!(
+        text.contains("ok   e4m3_nearest (float_quantize): pass (3 elements)"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("wgpu: 2 passed, 0 failed, 0 not supported yet\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bench_on_wgpu_prints_wgpu_rows() {
+    if !wgpu_available("bench_on_wgpu_prints_wgpu_rows") {
+        return;
+    }
+    let json = success(&lowp([
+        "bench",
+        "--backend",
+        "wgpu",
+        "--json",
+        "--n",
+        "1024",
+        "--gemm-sizes",
+        "8",
+    ]));
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = rows.as_array().unwrap();
+    let mut ops = std::collections::BTreeMap::<String, usize>::new();
+    for row in rows {
+        assert_eq!(row["backend"], "wgpu", "{row}");
+        assert_eq!(row["threads"], 0, "{row}");
+        *ops.entry(row["op"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        if row["op"] == "quantize" {
+            assert_eq!(row["n"], 1024);
+            assert!(row["ns_per_element"].as_f64().unwrap() > 0.0);
+        } else {
+            assert_eq!(
+                (row["m"].as_u64(), row["k"].as_u64(), row["n"].as_u64()),
+                (Some(8), Some(8), Some(8))
+            );
+            assert!(row["ns_per_mac"].as_f64().unwrap() > 0.0);
+        }
+    }
+    // Five formats times two roundings; four qgemm configurations, no CPU matmul_f32 reference.
+    assert_eq!(
+        ops.into_iter().collect::<Vec<_>>(),
+        [("qgemm".to_string(), 4), ("quantize".to_string(), 10)]
+    );
+
+    let table = success(&lowp([
+        "--backend",
+        "wgpu",
+        "bench",
+        "--ops",
+        "quantize",
+        "--n",
+        "64",
+    ]));
+    let first = table.lines().nth(1).unwrap();
+    assert!(first.starts_with("quantize  wgpu"), "{table}");
+    assert!(!table.contains("ns/MAC"), "{table}");
+}
+
+#[test]
+fn unknown_backends_are_bad_input_and_leave_no_output() {
+    let scratch = Scratch::new("unknown");
+    let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
+    let output = scratch.file("out.f32");
+    let available = if cfg!(feature = "wgpu") {
+        "available backends: cpu, wgpu"
+    } else {
+        "available backends: cpu"
+    };
+    assert_bad_input(
+        &lowp([
+            OsStr::new("--backend"),
+            "cuda".as_ref(),
+            "quantize".as_ref(),
+            "--format".as_ref(),
+            "e4m3".as_ref(),
+            "--rounding".as_ref(),
+            "nearest".as_ref(),
+            "--input".as_ref(),
+            input.as_os_str(),
+            "--output".as_ref(),
+            output.as_os_str(),
+        ]),
+        &format!("unknown backend 'cuda'; {available}"),
+    );
+    assert_eq!(scratch.entries(), ["in.f32"]);
+    for args in [
+        &["bench", "--backend", "WGPU", "--n", "4"][..],
+        &["--backend", "", "formats"],
+        &["conformance", "--manifest", "m.json", "--backend", "gpu"],
+    ] {
+        assert_bad_input(&lowp(args), available);
+    }
+}
+
+/// wgpu with no adapter to choose from (`WGPU_BACKEND` naming no known wgpu backend) is bad
+/// input: `backend wgpu is unavailable: ...`, exit status 2, and no output file.
+#[cfg(feature = "wgpu")]
+#[test]
+fn wgpu_without_an_adapter_is_bad_input_and_leaves_no_output() {
+    let scratch = Scratch::new("unavailable");
+    let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
+    let output = scratch.file("out.f32");
+    let run = |args: &[&OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_lowp"))
+            .args(args)
+            .env("WGPU_BACKEND", "none")
+            .output()
+            .unwrap()
+    };
+    let quantize = run(&[
+        "--backend".as_ref(),
+        "wgpu".as_ref(),
+        "quantize".as_ref(),
+        "--format".as_ref(),
+        "e4m3".as_ref(),
+        "--rounding".as_ref(),
+        "nearest".as_ref(),
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--output".as_ref(),
+        output.as_os_str(),
+    ]);
+    assert_bad_input(&quantize, "backend wgpu is unavailable: ");
+    assert_eq!(scratch.entries(), ["in.f32"]);
+    assert_bad_input(
+        &run(&["--backend".as_ref(), "wgpu".as_ref(), "bench".as_ref()]),
+        "backend wgpu is unavailable: ",
+    );
+    // Commands that compute nothing do not open the backend.
+    let formats = run(&["--backend".as_ref(), "wgpu".as_ref(), "formats".as_ref()]);
+    assert!(success(&formats).contains("e4m3"));
+}
