@@ -228,7 +228,9 @@ fn fixed_lane<const MODE: u32>(k: &FixedKernel, x: u32, word: u32) -> u32 {
         k.bits,
     );
     let rounded = if u == INF_BITS { INF_BITS } else { rounded };
-    let bound = if negative { k.lower } else { k.upper };
+    // A bit select, not `if`: LLVM turns a select between two struct fields into a gather.
+    let negative_mask = 0u32.wrapping_sub(negative as u32);
+    let bound = (k.upper & !negative_mask) | (k.lower & negative_mask);
     let limited = rounded.min(bound);
     if u > INF_BITS {
         x | QUIET_BIT
@@ -442,7 +444,10 @@ fn fixed_nearest_lane(k: &FixedNearestKernel, x: f32) -> f32 {
     } else {
         magnitude
     };
-    let bound = if sign != 0 { k.lower } else { k.upper };
+    // A bit select, not `if`: LLVM turns a select between two struct fields into a gather.
+    let negative_mask = ((bits as i32) >> 31) as u32;
+    let bound =
+        f32::from_bits((k.upper.to_bits() & !negative_mask) | (k.lower.to_bits() & negative_mask));
     // NaN compares false and passes through with its payload.
     let limited = if rounded > bound { bound } else { rounded }.to_bits();
     let quiet = if limited > INF_BITS { QUIET_BIT } else { 0 };
