@@ -11,7 +11,7 @@
 use crate::params::MoveParams;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::unavailable;
-use crate::{WgpuBackend, WgpuBuffer, storage_entry, uniform_entry, whole};
+use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
@@ -172,7 +172,86 @@ struct StridedCopy<'a> {
     table: Option<(usize, &'a [u32])>,
 }
 
-impl StridedCopy<'_> {
+impl<'a> StridedCopy<'a> {
+    /// The lowest and highest source and destination offsets the copy touches
+    /// (`((src_lo, src_hi), (dst_lo, dst_hi))`; the shape must not be empty).
+    fn spans(&self) -> ((usize, usize), (usize, usize)) {
+        let (mut src, mut dst) = (
+            (self.src_base, self.src_base),
+            (self.dst_base, self.dst_base),
+        );
+        for axis in 0..self.shape.len() {
+            let last = self.shape[axis] - 1;
+            dst.1 += last * self.dst_steps[axis];
+            match self.table {
+                Some((table_axis, table)) if table_axis == axis => {
+                    let lowest = table.iter().min().map_or(0, |&i| i as usize);
+                    let highest = table.iter().max().map_or(0, |&i| i as usize);
+                    src.0 += lowest * self.src_steps[axis];
+                    src.1 += highest * self.src_steps[axis];
+                }
+                _ => src.1 += last * self.src_steps[axis],
+            }
+        }
+        (src, dst)
+    }
+
+    /// Splits the copy into pieces whose source span, destination span and index table each
+    /// hold at most `window` values, halving the axis that spans most until every piece fits.
+    /// The pieces cover every element of the domain exactly once.
+    fn split(self, window: usize) -> Vec<StridedCopy<'a>> {
+        let mut pending = vec![self];
+        let mut pieces = Vec::new();
+        while let Some(copy) = pending.pop() {
+            let ((src_lo, src_hi), (dst_lo, dst_hi)) = copy.spans();
+            let table_len = copy.table.map_or(0, |(_, table)| table.len());
+            let fits = src_hi - src_lo < window
+                && dst_hi - dst_lo < window
+                && table_len + 3 * copy.shape.len() <= window;
+            // Every axis of extent 1: a single element always fits.
+            let widest = (0..copy.shape.len())
+                .filter(|&axis| copy.shape[axis] > 1)
+                .max_by_key(|&axis| {
+                    let reach =
+                        (copy.shape[axis] - 1) * copy.src_steps[axis].max(copy.dst_steps[axis]);
+                    (reach, copy.shape[axis])
+                });
+            match widest {
+                Some(axis) if !fits => {
+                    let half = copy.shape[axis] / 2;
+                    let mut low = copy.clone_with_extent(axis, half);
+                    let mut high = copy.clone_with_extent(axis, copy.shape[axis] - half);
+                    high.dst_base += half * copy.dst_steps[axis];
+                    match copy.table {
+                        Some((table_axis, table)) if table_axis == axis => {
+                            low.table = Some((axis, &table[..half]));
+                            high.table = Some((axis, &table[half..]));
+                        }
+                        _ => high.src_base += half * copy.src_steps[axis],
+                    }
+                    pending.push(high);
+                    pending.push(low);
+                }
+                _ => pieces.push(copy),
+            }
+        }
+        pieces
+    }
+
+    /// This copy with `extent` on `axis` (bases and table unchanged).
+    fn clone_with_extent(&self, axis: usize, extent: usize) -> StridedCopy<'a> {
+        let mut shape = self.shape.clone();
+        shape[axis] = extent;
+        StridedCopy {
+            shape,
+            src_steps: self.src_steps.clone(),
+            dst_steps: self.dst_steps.clone(),
+            src_base: self.src_base,
+            dst_base: self.dst_base,
+            table: self.table,
+        }
+    }
+
     /// A copy into a contiguous output of `shape`.
     fn contiguous(shape: &[usize], src_base: usize, src_steps: Vec<usize>) -> Self {
         Self {
@@ -230,6 +309,21 @@ impl WgpuBackend {
         crate::get_or_compile(&self.lazy.movement, || compile(&self.device))
     }
 
+    /// Values one storage binding may hold at any offset: a binding starts at an offset rounded
+    /// down to the device's alignment, so a window of this many values always fits.
+    fn window_values(&self) -> usize {
+        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        (self.chunk_values - (alignment - 1).min(self.chunk_values - 1)) as usize
+    }
+
+    /// The binding `(first value, values)` covering values `lo ..= hi` of a buffer, its start
+    /// aligned down to the device's storage offset alignment.
+    fn window(&self, lo: usize, hi: usize) -> (u64, u64) {
+        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        let start = lo as u64 / alignment * alignment;
+        (start, hi as u64 + 1 - start)
+    }
+
     /// Checks that `values` values fit one storage binding (and u32 indices).
     fn check_binding(&self, what: &str, values: usize) -> Result<()> {
         let limit = self
@@ -246,12 +340,14 @@ impl WgpuBackend {
         Ok(())
     }
 
-    /// Runs `pipeline` over `count` output elements with `tables` bound at 3.
+    /// Runs `pipeline` over `count` output elements with `tables` bound at 3, the source and
+    /// result bound at the windows `(first value, values)` given with them.
     fn run_movement(
         &self,
         pipeline: &wgpu::ComputePipeline,
         layout: &wgpu::BindGroupLayout,
-        (src, dst): (&WgpuBuffer, &WgpuBuffer),
+        (src, src_window): (&WgpuBuffer, (u64, u64)),
+        (dst, dst_window): (&WgpuBuffer, (u64, u64)),
         tables: &[u32],
         template: MoveParams,
         count: usize,
@@ -292,8 +388,8 @@ impl WgpuBackend {
                         layout,
                         entries: &[
                             whole(0, &uniform),
-                            whole(1, &src.buffer),
-                            whole(2, &dst.buffer),
+                            range(1, &src.buffer, src_window.0, src_window.1),
+                            range(2, &dst.buffer, dst_window.0, dst_window.1),
                             whole(3, &tables),
                         ],
                     });
@@ -305,7 +401,14 @@ impl WgpuBackend {
         })
     }
 
-    /// Runs a strided copy from `src` into `dst` (`what` names the operation in errors).
+    /// The whole of `buffer` as a window (at least one value: wgpu forbids empty bindings).
+    fn whole_window(&self, what: &str, buffer: &WgpuBuffer) -> Result<(u64, u64)> {
+        self.check_binding(what, buffer.len)?;
+        Ok((0, buffer.len.max(1) as u64))
+    }
+
+    /// Runs a strided copy from `src` into `dst` (`what` names the operation in errors), split
+    /// into pieces whose source and destination spans each fit one storage binding.
     fn strided(
         &self,
         what: &str,
@@ -313,12 +416,32 @@ impl WgpuBackend {
         dst: &WgpuBuffer,
         copy: StridedCopy,
     ) -> Result<()> {
-        let count: usize = copy.shape.iter().product();
-        if count == 0 {
+        if copy.shape.contains(&0) {
             return Ok(());
         }
-        self.check_binding(what, src.len)?;
-        self.check_binding(what, dst.len)?;
+        for piece in copy.split(self.window_values()) {
+            self.strided_piece(what, src, dst, piece)?;
+        }
+        Ok(())
+    }
+
+    /// One dispatch group of a strided copy whose spans fit one binding each.
+    fn strided_piece(
+        &self,
+        what: &str,
+        src: &WgpuBuffer,
+        dst: &WgpuBuffer,
+        copy: StridedCopy,
+    ) -> Result<()> {
+        let count: usize = copy.shape.iter().product();
+        let ((src_lo, src_hi), (dst_lo, dst_hi)) = copy.spans();
+        if src_hi >= src.len || dst_hi >= dst.len {
+            return shape_error(format!(
+                "{what}: a strided copy reaches past its buffers (internal error)"
+            ));
+        }
+        let src_window = self.window(src_lo, src_hi);
+        let dst_window = self.window(dst_lo, dst_hi);
         // Size-1 axes contribute nothing (the table axis is kept).
         let keep: Vec<usize> = (0..copy.shape.len())
             .filter(|&axis| copy.shape[axis] != 1 || copy.table.is_some_and(|(t, _)| t == axis))
@@ -340,15 +463,18 @@ impl WgpuBackend {
             tables.extend_from_slice(table);
         }
         let kernels = self.movement_kernels()?;
+        // Offsets relative to the windows; u32 arithmetic wraps in WGSL, so a base below the
+        // window start (a table whose smallest index is above 0) still lands inside it.
         self.run_movement(
             &kernels.strided_copy,
             &kernels.layout,
-            (src, dst),
+            (src, src_window),
+            (dst, dst_window),
             &tables,
             MoveParams {
                 rank: keep.len() as u32,
-                src_base: copy.src_base as u32,
-                dst_base: copy.dst_base as u32,
+                src_base: (copy.src_base as u64).wrapping_sub(src_window.0) as u32,
+                dst_base: (copy.dst_base as u64).wrapping_sub(dst_window.0) as u32,
                 table_axis,
                 ..MoveParams::default()
             },
@@ -622,7 +748,8 @@ impl WgpuBackend {
         self.run_movement(
             &kernels.scatter_add,
             &kernels.layout,
-            (src, &out),
+            (src, self.whole_window("scatter_add", src)?),
+            (&out, self.whole_window("scatter_add", &out)?),
             &tables,
             MoveParams::default(),
             total,
@@ -666,7 +793,8 @@ impl WgpuBackend {
         self.run_movement(
             &kernels.im2col,
             &kernels.layout,
-            (x, &out),
+            (x, self.whole_window("im2col", x)?),
+            (&out, self.whole_window("im2col", &out)?),
             &geometry_table(geometry)?,
             MoveParams::default(),
             patch_len,
@@ -696,11 +824,90 @@ impl WgpuBackend {
         self.run_movement(
             &kernels.col2im,
             &kernels.layout,
-            (columns, &out),
+            (columns, self.whole_window("col2im", columns)?),
+            (&out, self.whole_window("col2im", &out)?),
             &geometry_table(geometry)?,
             MoveParams::default(),
             input_len,
         )?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (source, destination) pair a copy performs, in domain order.
+    fn pairs(copy: &StridedCopy) -> Vec<(usize, usize)> {
+        let count: usize = copy.shape.iter().product();
+        (0..count)
+            .map(|flat| {
+                let (mut rest, mut src, mut dst) = (flat, copy.src_base, copy.dst_base);
+                for axis in (0..copy.shape.len()).rev() {
+                    let index = rest % copy.shape[axis];
+                    rest /= copy.shape[axis];
+                    let source_index = match copy.table {
+                        Some((table_axis, table)) if table_axis == axis => table[index] as usize,
+                        _ => index,
+                    };
+                    src += source_index * copy.src_steps[axis];
+                    dst += index * copy.dst_steps[axis];
+                }
+                (src, dst)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn split_pieces_fit_the_window_and_cover_the_copy_once() {
+        let table: Vec<u32> = (0..37).map(|t| (t * 11 + 3) % 40).collect();
+        let copies = [
+            // A transpose of 70 × 60.
+            StridedCopy::contiguous(&[60, 70], 0, vec![1, 60]),
+            // A broadcast: the source is small, the destination large.
+            StridedCopy::contiguous(&[5, 300, 9], 0, vec![0, 1, 0]),
+            // A concat part written at an offset of a wider output.
+            StridedCopy {
+                shape: vec![20, 45],
+                src_steps: vec![45, 1],
+                dst_steps: vec![76, 1],
+                src_base: 0,
+                dst_base: 31,
+                table: None,
+            },
+            // A gather along the middle axis.
+            StridedCopy {
+                shape: vec![3, 37, 7],
+                src_steps: vec![40 * 7, 7, 1],
+                dst_steps: vec![37 * 7, 7, 1],
+                src_base: 0,
+                dst_base: 0,
+                table: Some((1, &table)),
+            },
+        ];
+        for copy in copies {
+            let mut expected = pairs(&copy);
+            for window in [1, 2, 7, 64, 1000, 1 << 20] {
+                let pieces = copy.clone_with_extent(0, copy.shape[0]).split(window);
+                let mut got = Vec::new();
+                for piece in &pieces {
+                    let ((src_lo, src_hi), (dst_lo, dst_hi)) = piece.spans();
+                    let count: usize = piece.shape.iter().product();
+                    assert!(
+                        count == 1 || (src_hi - src_lo < window && dst_hi - dst_lo < window),
+                        "window {window}: piece {:?} spans {src_lo}..={src_hi} / {dst_lo}..={dst_hi}",
+                        piece.shape
+                    );
+                    got.extend(pairs(piece));
+                }
+                got.sort_unstable();
+                expected.sort_unstable();
+                assert_eq!(got, expected, "window {window}");
+                if window == 1 << 20 {
+                    assert_eq!(pieces.len(), 1, "a copy that fits stays whole");
+                }
+            }
+        }
     }
 }

@@ -530,6 +530,21 @@ fn several_dispatches_and_2d_grids_match_the_cpu() {
     p.permute(&mut rng, &[13, 11, 7], &[2, 0, 1]);
     p.expand(&mut rng, &[7, 1], &[3, 7, 100]);
     p.gather(&mut rng, &[50, 20], 1, &[3, 19, 3, 0, 7]);
+    // Operands far larger than one binding: the strided copies are split into pieces.
+    p.permute(&mut rng, &[40, 30, 9], &[2, 0, 1]);
+    p.permute(&mut rng, &[70, 60], &[1, 0]);
+    p.expand(&mut rng, &[300, 1], &[4, 300, 9]);
+    let r = |start, end, step| SliceRange { start, end, step };
+    p.slice(
+        &mut rng,
+        &[30, 40, 5],
+        &[r(1, 29, 3), r(0, 40, 1), r(2, 5, 2)],
+    );
+    p.concat(&mut rng, &[&[20, 30], &[20, 1], &[20, 45]], 1);
+    p.concat(&mut rng, &[&[30, 20], &[40, 20]], 0);
+    let picks: Vec<u32> = (0..600).map(|t| (t * 37 + 5) % 500).collect();
+    p.gather(&mut rng, &[500, 3], 0, &picks);
+    p.gather(&mut rng, &[4, 500], 1, &picks);
     let indices: Vec<u32> = (0..30).map(|t| (t * 7) % 11).collect();
     let src = rng.addends(30 * 40);
     p.scatter_add(&src, &[30, 40], 0, &indices, 11);
