@@ -13,6 +13,7 @@ use crate::params::MoveParams;
 use crate::unavailable;
 use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
+use lowp_formats::BinaryOp;
 use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
@@ -265,7 +266,182 @@ impl<'a> StridedCopy<'a> {
     }
 }
 
-/// The lifted (three spatial axes) geometry as the shader's table.
+/// `(input positions, kernel taps, output positions)` of a convolution: the products of its
+/// spatial extents.
+fn conv_sizes(geometry: &ConvGeometry) -> (usize, usize, usize) {
+    (
+        geometry.input.iter().product(),
+        geometry.kernel.iter().product(),
+        geometry.output().iter().product(),
+    )
+}
+
+/// Which copy of the tap-wise im2col/col2im [`TapLayout::copy`] describes. The domain is
+/// `[groups, C_g, N, o1, o2, o3]` (the output positions lifted to three axes).
+#[derive(Clone, Copy)]
+enum TapDirection {
+    /// Padded input → patch rows of the tap.
+    ToPatches,
+    /// Patch rows of the tap → contiguous.
+    FromPatches,
+    /// Padded image positions of the tap → contiguous.
+    FromPadded,
+    /// Contiguous → padded image positions of the tap.
+    ToPadded,
+}
+
+/// Index arithmetic of a convolution lifted to three spatial axes, for the tap-wise paths.
+struct TapLayout {
+    batch: usize,
+    channels: usize,
+    groups: usize,
+    input: [usize; 3],
+    kernel: [usize; 3],
+    stride: [usize; 3],
+    dilation: [usize; 3],
+    pad_before: [usize; 3],
+    padded: [usize; 3],
+    output: [usize; 3],
+}
+
+impl TapLayout {
+    fn new(geometry: &ConvGeometry) -> Self {
+        let lift = |values: &[usize], fill: usize| {
+            let mut lifted = [fill; 3];
+            lifted[3 - values.len()..].copy_from_slice(values);
+            lifted
+        };
+        let input = lift(&geometry.input, 1);
+        let pad_before = lift(&geometry.pad_before, 0);
+        let pad_after = lift(&geometry.pad_after, 0);
+        Self {
+            batch: geometry.batch,
+            channels: geometry.channels,
+            groups: geometry.groups,
+            input,
+            kernel: lift(&geometry.kernel, 1),
+            stride: lift(&geometry.stride, 1),
+            dilation: lift(&geometry.dilation, 1),
+            pad_before,
+            padded: std::array::from_fn(|a| input[a] + pad_before[a] + pad_after[a]),
+            output: lift(&geometry.output(), 1),
+        }
+    }
+
+    fn kernel_size(&self) -> usize {
+        self.kernel.iter().product()
+    }
+
+    /// Output positions times batch and channels: the elements of one tap's copy.
+    fn positions(&self) -> usize {
+        self.batch * self.channels * self.output.iter().product::<usize>()
+    }
+
+    fn padded_len(&self) -> usize {
+        self.batch * self.channels * self.padded.iter().product::<usize>()
+    }
+
+    fn padded_shape(&self) -> Vec<usize> {
+        [self.batch, self.channels]
+            .into_iter()
+            .chain(self.padded)
+            .collect()
+    }
+
+    fn input_shape(&self) -> Vec<usize> {
+        [self.batch, self.channels]
+            .into_iter()
+            .chain(self.input)
+            .collect()
+    }
+
+    fn interior_start(&self) -> Vec<usize> {
+        [0, 0].into_iter().chain(self.pad_before).collect()
+    }
+
+    /// The strided copy of kernel tap `tap` (row-major over the kernel's axes) in `direction`.
+    fn copy(&self, tap: usize, direction: TapDirection) -> StridedCopy<'static> {
+        let group_channels = self.channels / self.groups;
+        let [o1, o2, o3] = self.output;
+        let shape = vec![self.groups, group_channels, self.batch, o1, o2, o3];
+        // The padded image [N, C, p1, p2, p3] at the tap's positions.
+        let [p1, p2, p3] = self.padded;
+        let plane = p1 * p2 * p3;
+        let taps = [
+            tap / (self.kernel[1] * self.kernel[2]),
+            tap / self.kernel[2] % self.kernel[1],
+            tap % self.kernel[2],
+        ];
+        let image_steps = vec![
+            group_channels * plane,
+            plane,
+            self.channels * plane,
+            self.stride[0] * p2 * p3,
+            self.stride[1] * p3,
+            self.stride[2],
+        ];
+        let image_base = taps[0] * self.dilation[0] * p2 * p3
+            + taps[1] * self.dilation[1] * p3
+            + taps[2] * self.dilation[2];
+        // The patch matrix [groups, C_g, K, N, o1, o2, o3] at the tap's row of every channel.
+        let positions = o1 * o2 * o3;
+        let kernel_size = self.kernel_size();
+        let patch_steps = vec![
+            group_channels * kernel_size * self.batch * positions,
+            kernel_size * self.batch * positions,
+            positions,
+            o2 * o3,
+            o3,
+            1,
+        ];
+        let patch_base = tap * self.batch * positions;
+        let contiguous = strides(&shape);
+        let (src_steps, src_base, dst_steps, dst_base) = match direction {
+            TapDirection::ToPatches => (image_steps, image_base, patch_steps, patch_base),
+            TapDirection::FromPatches => (patch_steps, patch_base, contiguous, 0),
+            TapDirection::FromPadded => (image_steps, image_base, contiguous, 0),
+            TapDirection::ToPadded => (contiguous, 0, image_steps, image_base),
+        };
+        StridedCopy {
+            shape,
+            src_steps,
+            dst_steps,
+            src_base,
+            dst_base,
+            table: None,
+        }
+    }
+}
+
+/// The way [`WgpuBackend::conv_plan`] splits a convolution.
+enum ConvPlan {
+    Whole,
+    Blocks(Vec<ConvBlock>),
+    Taps,
+}
+
+/// A block of a convolution processed on its own: samples `first_sample ..` of the batch and
+/// channels `first_channel ..` of group `group`.
+struct ConvBlock {
+    first_sample: usize,
+    samples: usize,
+    group: usize,
+    first_channel: usize,
+    channels: usize,
+}
+
+impl ConvBlock {
+    /// The geometry of the block on its own (one group).
+    fn geometry(&self, whole: &ConvGeometry) -> ConvGeometry {
+        ConvGeometry {
+            batch: self.samples,
+            channels: self.channels,
+            groups: 1,
+            ..whole.clone()
+        }
+    }
+}
+
 /// The lifted (three spatial axes) geometry as the shader's table. Strides and dilations are
 /// clamped to the padded extent (which changes no patch entry: a larger stride leaves one output
 /// position, a larger dilation only occurs with kernel size 1), so that every index the shader
@@ -719,9 +895,8 @@ impl WgpuBackend {
         if src.is_empty() || total == 0 {
             return Ok(out);
         }
-        self.check_binding("scatter_add", src.len)?;
-        self.check_binding("scatter_add", total)?;
         let (outer, inner) = outer_inner(&out_shape, axis);
+        let len = shape[axis];
         // The positions t of each index, ascending (a counting sort).
         let mut starts = vec![0u32; extent + 1];
         for &index in indices {
@@ -736,25 +911,231 @@ impl WgpuBackend {
             positions[next[index as usize] as usize] = t as u32;
             next[index as usize] += 1;
         }
-        let mut tables = vec![
-            outer as u32,
-            extent as u32,
-            inner as u32,
-            shape[axis] as u32,
-        ];
-        tables.extend_from_slice(&starts);
-        tables.extend_from_slice(&positions);
+        let window = self.window_values();
+        if 4 + starts.len() + positions.len() > window {
+            return shape_error(format!(
+                "scatter_add: {len} indices into {extent} rows need index tables larger than one \
+                 storage binding ({window} values) on the wgpu backend"
+            ));
+        }
         let kernels = self.movement_kernels()?;
-        self.run_movement(
-            &kernels.scatter_add,
-            &kernels.layout,
-            (src, self.whole_window("scatter_add", src)?),
-            (&out, self.whole_window("scatter_add", &out)?),
-            &tables,
-            MoveParams::default(),
-            total,
-        )?;
+        let run = |part: &WgpuBuffer, block: &WgpuBuffer, (rows, columns): (usize, usize)| {
+            let mut tables = vec![rows as u32, extent as u32, columns as u32, len as u32];
+            tables.extend_from_slice(&starts);
+            tables.extend_from_slice(&positions);
+            self.run_movement(
+                &kernels.scatter_add,
+                &kernels.layout,
+                (part, self.whole_window("scatter_add", part)?),
+                (block, self.whole_window("scatter_add", block)?),
+                &tables,
+                MoveParams::default(),
+                block.len,
+            )
+        };
+        let widest = len.max(extent);
+        if outer * inner * widest <= window {
+            run(src, &out, (outer, inner))?;
+            return Ok(out);
+        }
+        // Blocks of whole rows of the outer axis, or of columns of the inner one, that fit.
+        let columns = inner.min(window / widest).max(1);
+        let rows = if columns == inner {
+            (window / (widest * inner)).max(1)
+        } else {
+            1
+        };
+        for row in (0..outer).step_by(rows) {
+            for column in (0..inner).step_by(columns) {
+                let block_rows = rows.min(outer - row);
+                let block_columns = columns.min(inner - column);
+                let part = self.take_block(
+                    src,
+                    &[outer, len, inner],
+                    &[(row, block_rows), (0, len), (column, block_columns)],
+                )?;
+                let block =
+                    self.storage(block_rows * extent * block_columns, "lowp scatter_add")?;
+                run(&part, &block, (block_rows, block_columns))?;
+                self.put_block(
+                    &block,
+                    &out,
+                    &[outer, extent, inner],
+                    &[row, 0, column],
+                    &[block_rows, extent, block_columns],
+                )?;
+            }
+        }
         Ok(out)
+    }
+
+    /// The block `ranges[i] = (start, length)` of a row-major tensor of `shape` as a new
+    /// contiguous buffer.
+    fn take_block(
+        &self,
+        x: &WgpuBuffer,
+        shape: &[usize],
+        ranges: &[(usize, usize)],
+    ) -> Result<WgpuBuffer> {
+        let ranges: Vec<SliceRange> = ranges
+            .iter()
+            .map(|&(start, length)| SliceRange {
+                start,
+                end: start + length,
+                step: 1,
+            })
+            .collect();
+        let view: Vec<usize> = shape.to_vec();
+        self.movement_slice(x, &view, &ranges)
+    }
+
+    /// Writes the contiguous tensor `block` of `block_shape` into `dst` (a row-major tensor of
+    /// `shape`) with its first element at index `starts`.
+    fn put_block(
+        &self,
+        block: &WgpuBuffer,
+        dst: &WgpuBuffer,
+        shape: &[usize],
+        starts: &[usize],
+        block_shape: &[usize],
+    ) -> Result<()> {
+        let dst_steps = strides(shape);
+        let dst_base = starts.iter().zip(&dst_steps).map(|(s, t)| s * t).sum();
+        self.strided(
+            "block write",
+            block,
+            dst,
+            StridedCopy {
+                shape: block_shape.to_vec(),
+                src_steps: strides(block_shape),
+                dst_steps,
+                src_base: 0,
+                dst_base,
+                table: None,
+            },
+        )
+    }
+
+    /// im2col as one strided copy per kernel tap from a zero-padded copy of the input:
+    /// `patches[g, c·K + tap, n·P + pos] = padded[n, g·C_g + c, pos·stride + tap·dilation]`.
+    fn im2col_by_taps(
+        &self,
+        x: &WgpuBuffer,
+        patches: &WgpuBuffer,
+        geometry: &ConvGeometry,
+    ) -> Result<()> {
+        let taps = TapLayout::new(geometry);
+        let padded = self.storage(taps.padded_len(), "lowp im2col padding")?;
+        self.put_block(
+            x,
+            &padded,
+            &taps.padded_shape(),
+            &taps.interior_start(),
+            &taps.input_shape(),
+        )?;
+        for tap in 0..taps.kernel_size() {
+            self.strided(
+                "im2col",
+                &padded,
+                patches,
+                taps.copy(tap, TapDirection::ToPatches),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// col2im as one strided gather, add and scatter per kernel tap, in ascending tap order, into
+    /// a zero-padded image, then the interior of that image: each input position receives its
+    /// patch entries in the order of the direct kernel (ascending kernel offset, from +0).
+    fn col2im_by_taps(
+        &self,
+        columns: &WgpuBuffer,
+        image: &WgpuBuffer,
+        geometry: &ConvGeometry,
+    ) -> Result<()> {
+        let taps = TapLayout::new(geometry);
+        let padded = self.storage(taps.padded_len(), "lowp col2im padding")?;
+        let count = taps.positions();
+        for tap in 0..taps.kernel_size() {
+            let entries = self.storage(count, "lowp col2im tap")?;
+            self.strided(
+                "col2im",
+                columns,
+                &entries,
+                taps.copy(tap, TapDirection::FromPatches),
+            )?;
+            let sums = self.storage(count, "lowp col2im tap")?;
+            self.strided(
+                "col2im",
+                &padded,
+                &sums,
+                taps.copy(tap, TapDirection::FromPadded),
+            )?;
+            let sums = self.ops_binary(BinaryOp::Add, &sums, &entries, &[count], None)?;
+            self.strided(
+                "col2im",
+                &sums,
+                &padded,
+                taps.copy(tap, TapDirection::ToPadded),
+            )?;
+        }
+        let interior = self.take_block(
+            &padded,
+            &taps.padded_shape(),
+            &taps
+                .interior_start()
+                .into_iter()
+                .zip(taps.input_shape())
+                .collect::<Vec<_>>(),
+        )?;
+        self.strided(
+            "col2im",
+            &interior,
+            image,
+            StridedCopy::contiguous(&[image.len], 0, vec![1]),
+        )
+    }
+
+    /// How to run a convolution's im2col or col2im within the binding limit: whole when its input
+    /// and patch matrix each fit one binding; else in blocks of as many samples, then channels, as
+    /// fit; else (one channel of one sample is too large) one strided copy per kernel tap.
+    fn conv_plan(&self, geometry: &ConvGeometry) -> ConvPlan {
+        let window = self.window_values();
+        let (in_size, kernel_size, out_size) = conv_sizes(geometry);
+        let group_channels = geometry.channels / geometry.groups;
+        let fits = |samples: usize, channels: usize| {
+            samples * channels * in_size <= window
+                && channels * kernel_size * samples * out_size <= window
+        };
+        if fits(geometry.batch, geometry.channels) {
+            return ConvPlan::Whole;
+        }
+        let mut samples = geometry.batch.max(1);
+        let mut channels = group_channels.max(1);
+        while !fits(samples, channels) {
+            if samples > 1 {
+                samples = samples.div_ceil(2);
+            } else if channels > 1 {
+                channels = channels.div_ceil(2);
+            } else {
+                return ConvPlan::Taps;
+            }
+        }
+        let mut blocks = Vec::new();
+        for group in 0..geometry.groups {
+            for first_sample in (0..geometry.batch).step_by(samples) {
+                for first_channel in (0..group_channels).step_by(channels) {
+                    blocks.push(ConvBlock {
+                        first_sample,
+                        samples: samples.min(geometry.batch - first_sample),
+                        group,
+                        first_channel,
+                        channels: channels.min(group_channels - first_channel),
+                    });
+                }
+            }
+        }
+        ConvPlan::Blocks(blocks)
     }
 
     /// The CPU backend's geometry checks; returns `(input_len, patch_len)`.
@@ -787,18 +1168,64 @@ impl WgpuBackend {
         if patch_len == 0 {
             return Ok(out);
         }
-        self.check_binding("im2col", input_len)?;
-        self.check_binding("im2col", patch_len)?;
         let kernels = self.movement_kernels()?;
-        self.run_movement(
-            &kernels.im2col,
-            &kernels.layout,
-            (x, self.whole_window("im2col", x)?),
-            (&out, self.whole_window("im2col", &out)?),
-            &geometry_table(geometry)?,
-            MoveParams::default(),
-            patch_len,
-        )?;
+        let run = |x: &WgpuBuffer, out: &WgpuBuffer, geometry: &ConvGeometry| {
+            self.run_movement(
+                &kernels.im2col,
+                &kernels.layout,
+                (x, self.whole_window("im2col", x)?),
+                (out, self.whole_window("im2col", out)?),
+                &geometry_table(geometry)?,
+                MoveParams::default(),
+                out.len,
+            )
+        };
+        let blocks = match self.conv_plan(geometry) {
+            ConvPlan::Whole => {
+                run(x, &out, geometry)?;
+                return Ok(out);
+            }
+            ConvPlan::Taps => {
+                self.im2col_by_taps(x, &out, geometry)?;
+                return Ok(out);
+            }
+            ConvPlan::Blocks(blocks) => blocks,
+        };
+        let (in_size, kernel_size, out_size) = conv_sizes(geometry);
+        let group_channels = geometry.channels / geometry.groups;
+        for block in blocks {
+            let part = self.take_block(
+                x,
+                &[geometry.batch, geometry.channels, in_size],
+                &[
+                    (block.first_sample, block.samples),
+                    (
+                        block.group * group_channels + block.first_channel,
+                        block.channels,
+                    ),
+                    (0, in_size),
+                ],
+            )?;
+            let rows = block.channels * kernel_size;
+            let columns = block.samples * out_size;
+            let patches = self.storage(rows * columns, "lowp im2col")?;
+            run(&part, &patches, &block.geometry(geometry))?;
+            self.put_block(
+                &patches,
+                &out,
+                &[
+                    geometry.groups,
+                    group_channels * kernel_size,
+                    geometry.batch * out_size,
+                ],
+                &[
+                    block.group,
+                    block.first_channel * kernel_size,
+                    block.first_sample * out_size,
+                ],
+                &[1, rows, columns],
+            )?;
+        }
         Ok(out)
     }
 
@@ -818,18 +1245,62 @@ impl WgpuBackend {
         if input_len == 0 || patch_len == 0 {
             return Ok(out);
         }
-        self.check_binding("col2im", input_len)?;
-        self.check_binding("col2im", patch_len)?;
         let kernels = self.movement_kernels()?;
-        self.run_movement(
-            &kernels.col2im,
-            &kernels.layout,
-            (columns, self.whole_window("col2im", columns)?),
-            (&out, self.whole_window("col2im", &out)?),
-            &geometry_table(geometry)?,
-            MoveParams::default(),
-            input_len,
-        )?;
+        let run = |columns: &WgpuBuffer, out: &WgpuBuffer, geometry: &ConvGeometry| {
+            self.run_movement(
+                &kernels.col2im,
+                &kernels.layout,
+                (columns, self.whole_window("col2im", columns)?),
+                (out, self.whole_window("col2im", out)?),
+                &geometry_table(geometry)?,
+                MoveParams::default(),
+                out.len,
+            )
+        };
+        let blocks = match self.conv_plan(geometry) {
+            ConvPlan::Whole => {
+                run(columns, &out, geometry)?;
+                return Ok(out);
+            }
+            ConvPlan::Taps => {
+                self.col2im_by_taps(columns, &out, geometry)?;
+                return Ok(out);
+            }
+            ConvPlan::Blocks(blocks) => blocks,
+        };
+        let (in_size, kernel_size, out_size) = conv_sizes(geometry);
+        let group_channels = geometry.channels / geometry.groups;
+        for block in blocks {
+            let part = self.take_block(
+                columns,
+                &[
+                    geometry.groups,
+                    group_channels * kernel_size,
+                    geometry.batch * out_size,
+                ],
+                &[
+                    (block.group, 1),
+                    (
+                        block.first_channel * kernel_size,
+                        block.channels * kernel_size,
+                    ),
+                    (block.first_sample * out_size, block.samples * out_size),
+                ],
+            )?;
+            let image = self.storage(block.samples * block.channels * in_size, "lowp col2im")?;
+            run(&part, &image, &block.geometry(geometry))?;
+            self.put_block(
+                &image,
+                &out,
+                &[geometry.batch, geometry.channels, in_size],
+                &[
+                    block.first_sample,
+                    block.group * group_channels + block.first_channel,
+                    0,
+                ],
+                &[block.samples, block.channels, in_size],
+            )?;
+        }
         Ok(out)
     }
 }

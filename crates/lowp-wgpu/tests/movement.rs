@@ -548,6 +548,29 @@ fn several_dispatches_and_2d_grids_match_the_cpu() {
     let indices: Vec<u32> = (0..30).map(|t| (t * 7) % 11).collect();
     let src = rng.addends(30 * 40);
     p.scatter_add(&src, &[30, 40], 0, &indices, 11);
+    // Blocks of columns of the inner axis (one row of 30 × 40 exceeds the binding) and of rows.
+    let src = rng.addends(3 * 30 * 40);
+    p.scatter_add(&src, &[3, 30, 40], 1, &indices, 11);
+    let src = rng.addends(40 * 30);
+    p.scatter_add(&src, &[40, 30], 1, &indices, 11);
+    // Blocks of samples, then channels within each group.
+    p.im2col_col2im(
+        &mut rng,
+        &geometry(
+            5,
+            6,
+            3,
+            &[7, 6],
+            &[2, 3],
+            &[1, 1],
+            (&[1, 0], &[0, 1]),
+            &[1, 2],
+        ),
+    );
+    p.im2col_col2im(
+        &mut rng,
+        &geometry(3, 8, 1, &[40], &[3], &[2], (&[1], &[1]), &[1]),
+    );
     p.im2col_col2im(
         &mut rng,
         &geometry(
