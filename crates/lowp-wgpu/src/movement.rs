@@ -521,7 +521,6 @@ impl WgpuBackend {
     fn run_movement(
         &self,
         pipeline: &wgpu::ComputePipeline,
-        layout: &wgpu::BindGroupLayout,
         (src, src_window): (&WgpuBuffer, (u64, u64)),
         (dst, dst_window): (&WgpuBuffer, (u64, u64)),
         tables: &[u32],
@@ -532,6 +531,7 @@ impl WgpuBackend {
             return Ok(());
         }
         self.check_binding("movement tables", tables.len())?;
+        let layout = &self.movement_kernels()?.layout;
         self.scoped(|| {
             let tables = self
                 .device
@@ -643,7 +643,6 @@ impl WgpuBackend {
         // window start (a table whose smallest index is above 0) still lands inside it.
         self.run_movement(
             &kernels.strided_copy,
-            &kernels.layout,
             (src, src_window),
             (dst, dst_window),
             &tables,
@@ -925,7 +924,6 @@ impl WgpuBackend {
             tables.extend_from_slice(&positions);
             self.run_movement(
                 &kernels.scatter_add,
-                &kernels.layout,
                 (part, self.whole_window("scatter_add", part)?),
                 (block, self.whole_window("scatter_add", block)?),
                 &tables,
@@ -1172,7 +1170,6 @@ impl WgpuBackend {
         let run = |x: &WgpuBuffer, out: &WgpuBuffer, geometry: &ConvGeometry| {
             self.run_movement(
                 &kernels.im2col,
-                &kernels.layout,
                 (x, self.whole_window("im2col", x)?),
                 (out, self.whole_window("im2col", out)?),
                 &geometry_table(geometry)?,
@@ -1249,7 +1246,6 @@ impl WgpuBackend {
         let run = |columns: &WgpuBuffer, out: &WgpuBuffer, geometry: &ConvGeometry| {
             self.run_movement(
                 &kernels.col2im,
-                &kernels.layout,
                 (columns, self.whole_window("col2im", columns)?),
                 (out, self.whole_window("col2im", out)?),
                 &geometry_table(geometry)?,
