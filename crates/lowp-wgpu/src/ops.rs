@@ -6,8 +6,9 @@
 //! `math.rs` routines ported line for line), so results equal the CPU backend bit for bit. The
 //! output quantizer of unary and binary runs in the same pass with element `i` drawing word `i`
 //! (as [`Backend::quantize`]); block formats are computed first and then quantized by the block
-//! pipelines of `quantize`. Reductions take one invocation per output element, `k` ascending, and
-//! bind the input whole (it must fit one storage binding).
+//! pipelines of `quantize`. Reductions take one invocation per output element, `k` ascending; a
+//! tensor larger than one storage binding is reduced in pieces of rows, columns and steps, later
+//! step pieces continuing the partial results of earlier ones (`reduce_pieces`).
 //!
 //! Two driver hazards are handled in the shaders: every binary32 `+ - *` of the routines passes
 //! through an XOR with a run-time zero (no FMA contraction or re-association can see through
@@ -346,15 +347,9 @@ impl WgpuBackend {
                 "reducing axis {axis} of shape {shape:?} gives too many outputs"
             ))
         })?;
-        let binding_limit = self
-            .limits
-            .max_storage_buffer_binding_size
-            .min(self.limits.max_buffer_size);
-        if (x.len as u64).saturating_mul(4) > binding_limit || x.len >= u32::MAX as usize {
+        if len > u32::MAX as usize {
             return Err(BackendError::Shape(format!(
-                "reduce: {} input values exceed one storage binding ({binding_limit} bytes) on \
-                 the wgpu backend",
-                x.len
+                "reduce: axis {axis} of shape {shape:?} is longer than 2^32 - 1 on the wgpu backend"
             )));
         }
         let output = self.storage(outputs, "lowp reduction")?;
@@ -371,6 +366,11 @@ impl WgpuBackend {
             ReduceOp::Mean => 1,
             ReduceOp::Max => 2,
         };
+        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        let pieces = reduce_pieces(
+            (outer, len, inner),
+            self.chunk_values - (alignment - 1).min(self.chunk_values - 1),
+        );
         self.scoped(|| {
             let mut encoder = self
                 .device
@@ -383,38 +383,135 @@ impl WgpuBackend {
                     timestamp_writes: None,
                 });
                 pass.set_pipeline(&kernels.reduce);
-                for (start, count) in self.chunks(outputs) {
-                    let (dispatch, (gx, gy)): (DispatchParams, _) =
-                        self.dispatch_params(start, count);
-                    let uniform = self.uniform(bytemuck::bytes_of(&ReduceParams {
-                        dispatch,
-                        quantizer: quantizer_params,
-                        op: code,
-                        apply_quantizer,
-                        opaque: 0,
-                        len: len as u32,
-                        len_bits: (len as f32).to_bits(),
-                        inner: inner.max(1) as u32,
-                        pad0: 0,
-                        pad1: 0,
-                    }));
-                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("reduce"),
-                        layout: &kernels.reduce_layout,
-                        entries: &[
-                            whole(0, &uniform),
-                            whole(1, &x.buffer),
-                            range(2, &output.buffer, start, count),
-                        ],
-                    });
-                    pass.set_bind_group(0, &bind_group, &[]);
-                    pass.dispatch_workgroups(gx, gy, 1);
+                for piece in &pieces {
+                    // The window of the source the piece reads, its start aligned down.
+                    let window_start = piece.source_lo / alignment * alignment;
+                    let window_len = (piece.source_hi + 1 - window_start).max(1);
+                    for (start, count) in self.chunks(piece.outputs as usize) {
+                        let first = piece.first_output + start;
+                        let (dispatch, (gx, gy)): (DispatchParams, _) =
+                            self.dispatch_params(first, count);
+                        let result_start = first / alignment * alignment;
+                        let uniform = self.uniform(bytemuck::bytes_of(&ReduceParams {
+                            dispatch,
+                            quantizer: quantizer_params,
+                            op: code,
+                            apply_quantizer,
+                            opaque: 0,
+                            len: len as u32,
+                            len_bits: (len as f32).to_bits(),
+                            inner: inner as u32,
+                            columns: piece.columns as u32,
+                            row_step: (len as u64 * inner as u64) as u32,
+                            source_base: (piece.source_lo - window_start) as u32,
+                            first_step: piece.first_step as u32,
+                            steps: piece.steps as u32,
+                            local_base: start as u32,
+                            result_base: (first - result_start) as u32,
+                            ..ReduceParams::default()
+                        }));
+                        let bind_group =
+                            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                                label: Some("reduce"),
+                                layout: &kernels.reduce_layout,
+                                entries: &[
+                                    whole(0, &uniform),
+                                    range(1, &x.buffer, window_start, window_len),
+                                    range(
+                                        2,
+                                        &output.buffer,
+                                        result_start,
+                                        first - result_start + count,
+                                    ),
+                                ],
+                            });
+                        pass.set_bind_group(0, &bind_group, &[]);
+                        pass.dispatch_workgroups(gx, gy, 1);
+                    }
                 }
             }
             self.queue.submit([encoder.finish()]);
         })?;
         Ok(output)
     }
+}
+
+/// A piece of a reduction of `[outer, len, inner]` (one dispatch group): `columns` consecutive
+/// outputs of each of `outputs / columns` consecutive rows, starting at output `first_output`,
+/// over steps `first_step .. first_step + steps`, reading source values `source_lo ..=
+/// source_hi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ReducePiece {
+    first_output: u64,
+    outputs: u64,
+    columns: u64,
+    first_step: u64,
+    steps: u64,
+    source_lo: u64,
+    source_hi: u64,
+}
+
+/// The pieces of a reduction of `[outer, len, inner]` whose source spans hold at most `window`
+/// values each: the whole tensor when it fits; else blocks of whole rows; else, per row, blocks
+/// of columns and of steps (later step blocks continue the partial results of earlier ones).
+/// The outputs of each piece are consecutive.
+fn reduce_pieces((outer, len, inner): (usize, usize, usize), window: u64) -> Vec<ReducePiece> {
+    let (outer, len, inner) = (outer as u64, len as u64, inner as u64);
+    let row = len * inner;
+    let piece = |first_row: u64, rows: u64, first_column: u64, columns: u64, first_step, steps| {
+        let source_lo = first_row * row + first_step * inner + first_column;
+        ReducePiece {
+            first_output: first_row * inner + first_column,
+            outputs: rows * columns,
+            columns,
+            first_step,
+            steps,
+            source_lo,
+            // A piece of no steps (an empty axis) reads nothing.
+            source_hi: match steps {
+                0 => source_lo,
+                _ => source_lo + (rows - 1) * row + (steps - 1) * inner + columns - 1,
+            },
+        }
+    };
+    if outer * inner == 0 {
+        return Vec::new();
+    }
+    if row * outer <= window {
+        return vec![piece(0, outer, 0, inner, 0, len)];
+    }
+    let mut pieces = Vec::new();
+    if row <= window {
+        let rows = window / row;
+        for first_row in (0..outer).step_by(rows as usize) {
+            pieces.push(piece(
+                first_row,
+                rows.min(outer - first_row),
+                0,
+                inner,
+                0,
+                len,
+            ));
+        }
+        return pieces;
+    }
+    let columns = inner.min(window);
+    let steps = ((window - columns) / inner + 1).min(len);
+    for first_row in 0..outer {
+        for first_column in (0..inner).step_by(columns as usize) {
+            for first_step in (0..len).step_by(steps as usize) {
+                pieces.push(piece(
+                    first_row,
+                    1,
+                    first_column,
+                    columns.min(inner - first_column),
+                    first_step,
+                    steps.min(len - first_step),
+                ));
+            }
+        }
+    }
+    pieces
 }
 
 #[cfg(test)]
@@ -499,5 +596,33 @@ mod tests {
         assert!(OPS.contains("const OP_ERF: u32 = 6u;"));
         assert_eq!(binary_code(BinaryOp::Equal), 11);
         assert!(OPS.contains("const OP_EQUAL: u32 = 11u;"));
+    }
+
+    #[test]
+    fn reduce_pieces_cover_every_step_once_in_order_within_the_window() {
+        for (outer, len, inner) in [(3, 5, 7), (1, 40, 1), (4, 1, 30), (2, 9, 100), (0, 3, 2)] {
+            for window in [1u64, 5, 16, 60, 1 << 20] {
+                let pieces = reduce_pieces((outer, len, inner), window);
+                let mut next_step = vec![0u64; outer * inner];
+                for piece in &pieces {
+                    assert!(
+                        piece.source_hi - piece.source_lo < window.max(1),
+                        "{piece:?}"
+                    );
+                    assert!(
+                        piece.source_hi < (outer * len * inner).max(1) as u64,
+                        "{piece:?}"
+                    );
+                    for t in 0..piece.outputs {
+                        let o = (piece.first_output
+                            + (t / piece.columns) * inner as u64
+                            + t % piece.columns) as usize;
+                        assert_eq!(next_step[o], piece.first_step, "{piece:?} output {o}");
+                        next_step[o] += piece.steps;
+                    }
+                }
+                assert!(next_step.iter().all(|&steps| steps == len as u64));
+            }
+        }
     }
 }

@@ -346,10 +346,27 @@ pub struct ReduceParams {
     pub len: u32,
     /// That length as binary32 bits (`len as f32`, rounded on the CPU).
     pub len_bits: u32,
-    /// Product of the axes after the reduced one.
+    /// Source distance between steps k and k + 1 (the product of the axes after the reduced one).
     pub inner: u32,
+    /// Outputs of the piece per row of the axes before the reduced one.
+    pub columns: u32,
+    /// Source distance between two such rows (`len · inner`, wrapping: one row when larger).
+    pub row_step: u32,
+    /// Source offset, in the bound window, of the piece's first output at its first step.
+    pub source_base: u32,
+    /// The piece's first step: when above 0 the piece continues the partial results already in
+    /// the output.
+    pub first_step: u32,
+    /// Steps of the piece.
+    pub steps: u32,
+    /// The piece's index of the dispatch's first output.
+    pub local_base: u32,
+    /// Offset of the dispatch's first output in the bound result window.
+    pub result_base: u32,
     /// Padding.
     pub pad0: u32,
     /// Padding.
     pub pad1: u32,
+    /// Padding.
+    pub pad2: u32,
 }

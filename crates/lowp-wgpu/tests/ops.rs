@@ -450,12 +450,20 @@ fn chunked_and_2d_dispatches_match_the_cpu_backend() {
     let q = Quantizer::new(bf16, Rounding::Stochastic { bits: 16 }, SEED).unwrap();
     let data = reduce_data(3000 * 3, true);
     let (gx, cx) = (gpu.upload(&data).unwrap(), cpu.upload(&data).unwrap());
-    for axis in 0..2 {
+    // Pieces of whole rows, of columns and steps (an axis longer than a binding), and of single
+    // steps over blocks of columns (rows wider than a binding).
+    for (shape, axis) in [
+        ([3000, 3, 1], 0),
+        ([3000, 3, 1], 1),
+        ([3, 3000, 1], 0),
+        ([3, 1, 3000], 0),
+        ([2, 3, 1500], 1),
+    ] {
         for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max] {
-            let got = gpu.reduce(op, &gx, &[3000, 3], axis, Some(&q)).unwrap();
-            let expected = cpu.reduce(op, &cx, &[3000, 3], axis, Some(&q)).unwrap();
+            let got = gpu.reduce(op, &gx, &shape, axis, Some(&q)).unwrap();
+            let expected = cpu.reduce(op, &cx, &shape, axis, Some(&q)).unwrap();
             assert_same_bits(
-                &format!("chunked {op:?} axis {axis}"),
+                &format!("chunked {op:?} shape {shape:?} axis {axis}"),
                 &[],
                 &download(&gpu, &got),
                 &download(&cpu, &expected),
