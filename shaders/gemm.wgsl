@@ -39,10 +39,12 @@ struct GemmShape {
     // First row tile and column tile of this dispatch.
     row_tile0: u32,
     col_tile0: u32,
-    // Flat (u64) index of this dispatch's first output element: (b0 * M * N) as (lo, hi).
+    // Flat (u64) index of this dispatch's first output element in the whole product, as
+    // (lo, hi), and the distance between two rows of C there (N; a piece of a product larger
+    // than one binding keeps the random words of its place in the whole).
     o_lo: u32,
     o_hi: u32,
-    pad0: u32,
+    o_row: u32,
     pad1: u32,
 }
 
@@ -381,10 +383,11 @@ fn gemm(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     let j = (s.col_tile0 + group.x) * GEMM_TILE + local.x;
     let bz = group.z;
     let in_range = i < s.m && j < s.n;
-    // Output element: flat index o (u64) and its place in the bound range of C.
+    // Output element: its place in the bound range of C and its flat index o (u64).
     let local_o = bz * s.m * s.n + i * s.n + j;
-    let o_lo = s.o_lo + local_o;
-    let o = vec2<u32>(o_lo, s.o_hi + select(0u, 1u, o_lo < local_o));
+    let from_first = (bz * s.m + i) * s.o_row + j;
+    let o_lo = s.o_lo + from_first;
+    let o = vec2<u32>(o_lo, s.o_hi + select(0u, 1u, o_lo < from_first));
     var state = GemmState(0u, 0u, 0u);
     for (var k0 = 0u; k0 < s.k; k0 += GEMM_TILE) {
         // Stage A[i][k0 .. k0 + 16] and B[k0 .. k0 + 16][j] of this tile.

@@ -9,7 +9,7 @@
 
 use crate::params::QuantizerParams;
 use crate::shaders::COMMON;
-use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, unsupported, whole};
+use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use bytemuck::{Pod, Zeroable};
 use lowp_backend::{BackendError, Result};
 use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
@@ -76,8 +76,9 @@ pub struct GemmShapeParams {
     pub o_lo: u32,
     /// High 32 bits of that index.
     pub o_hi: u32,
-    /// Padding.
-    pub pad0: u32,
+    /// Distance between the flat indices of two rows of C (N: a piece of C keeps the flat
+    /// indices, and so the random words, of the whole product).
+    pub o_row: u32,
     /// Padding.
     pub pad1: u32,
 }
@@ -185,12 +186,97 @@ impl WgpuBackend {
         let binding = self.chunk_values;
         let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
         let per = per_a.max(per_b).max(per_c);
-        if per + alignment > binding || per > u64::from(u32::MAX) {
-            // Splitting one matrix over several bindings is not implemented.
-            return Err(unsupported(
-                "qgemm with a matrix larger than one storage binding",
-            ));
+        if per + alignment <= binding && per <= u64::from(u32::MAX) {
+            self.gemm_run(a, b, &output, spec, 0, spec.n as u32)?;
+        } else {
+            self.gemm_in_pieces(a, b, &output, spec, binding - alignment)?;
         }
+        Ok(output)
+    }
+
+    /// A product whose matrices exceed one binding, in pieces of `rows × columns` of C with
+    /// every k: the rows of A and columns of B of each piece are copied out, multiplied with the
+    /// random words of their place in the whole C, and the piece is written back.
+    fn gemm_in_pieces(
+        &self,
+        a: &WgpuBuffer,
+        b: &WgpuBuffer,
+        output: &WgpuBuffer,
+        spec: &GemmSpec,
+        window: u64,
+    ) -> Result<()> {
+        let (m, k, n) = (spec.m as u64, spec.k as u64, spec.n as u64);
+        if k > window || n > u64::from(u32::MAX) {
+            return Err(BackendError::Shape(format!(
+                "gemm {}×{}×{}×{}: a row of A or column of B ({k} values) exceeds one storage \
+                 binding ({window} values) on the wgpu backend",
+                spec.batch, spec.m, spec.k, spec.n
+            )));
+        }
+        let columns = n.min(window / k);
+        let rows = m
+            .min(window / k)
+            .min(window / columns)
+            .min(u64::from(u32::MAX) / n);
+        for batch in 0..spec.batch {
+            for row in (0..spec.m).step_by(rows as usize) {
+                for column in (0..spec.n).step_by(columns as usize) {
+                    let piece_rows = (rows as usize).min(spec.m - row);
+                    let piece_columns = (columns as usize).min(spec.n - column);
+                    let a_piece = if spec.transpose_a {
+                        let ranges = [(batch, 1), (0, spec.k), (row, piece_rows)];
+                        self.take_block(a, &[spec.batch, spec.k, spec.m], &ranges)?
+                    } else {
+                        let ranges = [(batch, 1), (row, piece_rows), (0, spec.k)];
+                        self.take_block(a, &[spec.batch, spec.m, spec.k], &ranges)?
+                    };
+                    let b_piece = if spec.transpose_b {
+                        let ranges = [(batch, 1), (column, piece_columns), (0, spec.k)];
+                        self.take_block(b, &[spec.batch, spec.n, spec.k], &ranges)?
+                    } else {
+                        let ranges = [(batch, 1), (0, spec.k), (column, piece_columns)];
+                        self.take_block(b, &[spec.batch, spec.k, spec.n], &ranges)?
+                    };
+                    let c_piece = self.storage(piece_rows * piece_columns, "lowp gemm piece")?;
+                    let piece = GemmSpec {
+                        batch: 1,
+                        m: piece_rows,
+                        n: piece_columns,
+                        ..*spec
+                    };
+                    let first_output = (batch as u64 * m + row as u64) * n + column as u64;
+                    self.gemm_run(&a_piece, &b_piece, &c_piece, &piece, first_output, n as u32)?;
+                    self.put_block(
+                        &c_piece,
+                        output,
+                        &[spec.batch, spec.m, spec.n],
+                        &[batch, row, column],
+                        &[1, piece_rows, piece_columns],
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the kernel over groups of batch entries (each bound at an aligned offset) and tiles
+    /// of C; every matrix must fit one binding. `first_output` is the flat index of C's first
+    /// element in the whole product and `o_row` the distance between its rows there.
+    fn gemm_run(
+        &self,
+        a: &WgpuBuffer,
+        b: &WgpuBuffer,
+        output: &WgpuBuffer,
+        spec: &GemmSpec,
+        first_output: u64,
+        o_row: u32,
+    ) -> Result<()> {
+        let per_a = (spec.m * spec.k) as u64;
+        let per_b = (spec.k * spec.n) as u64;
+        let per_c = (spec.m * spec.n) as u64;
+        let binding = self.chunk_values;
+        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        let per = per_a.max(per_b).max(per_c);
         let max_groups = u64::from(self.max_workgroups);
         let group = ((binding - alignment) / per)
             .min(max_groups)
@@ -259,7 +345,7 @@ impl WgpuBackend {
                     let (a_start, a_base, a_count) = bound(per_a, b0, count);
                     let (b_start, b_base, b_count) = bound(per_b, b0, count);
                     let (c_start, c_base, c_count) = bound(per_c, b0, count);
-                    let first_output = b0 * per_c;
+                    let group_output = first_output + b0 * spec.m as u64 * u64::from(o_row);
                     for row0 in (0..row_tiles).step_by(max_groups as usize) {
                         for col0 in (0..col_tiles).step_by(max_groups as usize) {
                             let uniform = self.uniform(bytemuck::bytes_of(&GemmParams {
@@ -272,8 +358,9 @@ impl WgpuBackend {
                                     c_base: c_base as u32,
                                     row_tile0: row0 as u32,
                                     col_tile0: col0 as u32,
-                                    o_lo: first_output as u32,
-                                    o_hi: (first_output >> 32) as u32,
+                                    o_lo: group_output as u32,
+                                    o_hi: (group_output >> 32) as u32,
+                                    o_row,
                                     ..shape
                                 },
                             }));
@@ -300,8 +387,7 @@ impl WgpuBackend {
                 }
             }
             self.queue.submit([encoder.finish()]);
-        })?;
-        Ok(output)
+        })
     }
 }
 

@@ -13,8 +13,13 @@
 //! rounding) and every rounding mode, stochastic rounding included (Philox4x32-10 from 16-bit
 //! partial products); qgemm in all modes of §9 (tiled, with exact integer binary32 arithmetic so
 //! no driver can fuse or flush); element-wise ops with lowp's portable math (`shaders/math.wgsl`)
-//! and reductions; data movement. Operands larger than one storage binding are split into several
-//! dispatches for quantize; the other families refuse them with an error for now.
+//! and reductions; data movement. Operands larger than one storage binding
+//! (`max_storage_buffer_binding_size`, 128 MiB by default in browsers) are split: element-wise
+//! work into chunks bound at aligned offsets, strided copies into pieces whose spans fit,
+//! reductions into pieces of rows, columns and steps, scatter_add/im2col/col2im into blocks (or
+//! one copy per kernel tap), qgemm into batch groups or pieces of C that keep the random words of
+//! their place in the whole product. The limits left: a GEMM's reduction length, a scatter_add's
+//! index tables and one block-format block set must each fit one binding.
 //!
 //! ```no_run
 //! # #[cfg(not(target_arch = "wasm32"))] {
@@ -62,13 +67,6 @@ fn unavailable(reason: impl Into<String>) -> BackendError {
     BackendError::Unavailable {
         backend: NAME,
         reason: reason.into(),
-    }
-}
-
-fn unsupported(operation: &'static str) -> BackendError {
-    BackendError::Unsupported {
-        backend: NAME,
-        operation,
     }
 }
 

@@ -5,8 +5,11 @@
 //! kernel runs one invocation per output element: copies move bit patterns (NaN payloads and -0
 //! kept), and the sums of scatter_add and col2im are gathered per output element in the CPU's
 //! order with an integer-only binary32 addition, so results equal the CPU backend bit for bit.
-//! Operands are bound whole, so each must fit one storage binding; the output is written in as
-//! many dispatches as the 2-D grid needs.
+//! Operands larger than one storage binding are handled in pieces: a strided copy is split along
+//! its widest axes until each piece's source and destination spans fit a binding (bound at
+//! aligned windows); scatter_add works on blocks of rows or columns, im2col and col2im on blocks
+//! of samples and channels, or one strided copy per kernel tap when a single channel is too
+//! large (col2im then adds tap by tap in ascending order, the order of the direct kernel).
 
 use crate::params::MoveParams;
 #[cfg(not(target_arch = "wasm32"))]
@@ -969,7 +972,7 @@ impl WgpuBackend {
 
     /// The block `ranges[i] = (start, length)` of a row-major tensor of `shape` as a new
     /// contiguous buffer.
-    fn take_block(
+    pub(crate) fn take_block(
         &self,
         x: &WgpuBuffer,
         shape: &[usize],
@@ -989,7 +992,7 @@ impl WgpuBackend {
 
     /// Writes the contiguous tensor `block` of `block_shape` into `dst` (a row-major tensor of
     /// `shape`) with its first element at index `starts`.
-    fn put_block(
+    pub(crate) fn put_block(
         &self,
         block: &WgpuBuffer,
         dst: &WgpuBuffer,

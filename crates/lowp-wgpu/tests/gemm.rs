@@ -425,13 +425,47 @@ fn gemm_split_dispatches_match() {
             );
         }
     }
-    // One matrix larger than a binding is refused (not split yet), not computed wrongly.
+    // Matrices larger than a binding: pieces of C, each with the random words of its place.
+    for (batch, m, k, n) in [(2, 30, 20, 25), (1, 70, 3, 9), (1, 3, 9, 90)] {
+        let a = values.vec(batch * m * k, 4);
+        let b = values.vec(batch * k * n, 4);
+        for (transpose_a, transpose_b) in
+            [(false, false), (true, false), (false, true), (true, true)]
+        {
+            for accumulation in [
+                Accumulation::Sequential,
+                Accumulation::Compensated,
+                Accumulation::Blocked {
+                    chunk: 4,
+                    outer: format("fp32"),
+                    outer_bits: 23,
+                },
+            ] {
+                let mut spec = GemmSpec::new(batch, m, k, n, format("e4m3"), format("fp16"));
+                spec.transpose_a = transpose_a;
+                spec.transpose_b = transpose_b;
+                spec.accumulation = accumulation;
+                spec.rounding = Rounding::Stochastic { bits: 8 };
+                spec.seed = 11;
+                check(
+                    &backend,
+                    &format!(
+                        "pieces {batch}×{m}×{k}×{n} {transpose_a} {transpose_b} {accumulation:?}"
+                    ),
+                    &a,
+                    &b,
+                    &spec,
+                );
+            }
+        }
+    }
+    // A reduction longer than one binding is refused with a shape error, not computed wrongly.
     let (a, b) = (vec![1.0; 300], vec![1.0; 300]);
     let spec = GemmSpec::new(1, 1, 300, 1, format("fp32"), format("fp32"));
     let (da, db) = (backend.upload(&a).unwrap(), backend.upload(&b).unwrap());
     assert!(matches!(
         backend.qgemm(&da, &db, &spec),
-        Err(BackendError::Unsupported { .. })
+        Err(BackendError::Shape(_))
     ));
 }
 
