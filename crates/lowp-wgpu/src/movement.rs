@@ -416,6 +416,15 @@ impl TapLayout {
     }
 }
 
+/// Which of the two convolution data moves [`WgpuBackend::conv_movement`] runs.
+#[derive(Clone, Copy)]
+enum ConvDirection {
+    /// Input → patch matrix.
+    Im2col,
+    /// Patch matrix → input (summing).
+    Col2im,
+}
+
 /// The way [`WgpuBackend::conv_plan`] splits a convolution.
 enum ConvPlan {
     Whole,
@@ -1169,63 +1178,7 @@ impl WgpuBackend {
         if patch_len == 0 {
             return Ok(out);
         }
-        let kernels = self.movement_kernels()?;
-        let run = |x: &WgpuBuffer, out: &WgpuBuffer, geometry: &ConvGeometry| {
-            self.run_movement(
-                &kernels.im2col,
-                (x, self.whole_window("im2col", x)?),
-                (out, self.whole_window("im2col", out)?),
-                &geometry_table(geometry)?,
-                MoveParams::default(),
-                out.len,
-            )
-        };
-        let blocks = match self.conv_plan(geometry) {
-            ConvPlan::Whole => {
-                run(x, &out, geometry)?;
-                return Ok(out);
-            }
-            ConvPlan::Taps => {
-                self.im2col_by_taps(x, &out, geometry)?;
-                return Ok(out);
-            }
-            ConvPlan::Blocks(blocks) => blocks,
-        };
-        let (in_size, kernel_size, out_size) = conv_sizes(geometry);
-        let group_channels = geometry.channels / geometry.groups;
-        for block in blocks {
-            let part = self.take_block(
-                x,
-                &[geometry.batch, geometry.channels, in_size],
-                &[
-                    (block.first_sample, block.samples),
-                    (
-                        block.group * group_channels + block.first_channel,
-                        block.channels,
-                    ),
-                    (0, in_size),
-                ],
-            )?;
-            let rows = block.channels * kernel_size;
-            let columns = block.samples * out_size;
-            let patches = self.storage(rows * columns, "lowp im2col")?;
-            run(&part, &patches, &block.geometry(geometry))?;
-            self.put_block(
-                &patches,
-                &out,
-                &[
-                    geometry.groups,
-                    group_channels * kernel_size,
-                    geometry.batch * out_size,
-                ],
-                &[
-                    block.group,
-                    block.first_channel * kernel_size,
-                    block.first_sample * out_size,
-                ],
-                &[1, rows, columns],
-            )?;
-        }
+        self.conv_movement(ConvDirection::Im2col, x, &out, geometry)?;
         Ok(out)
     }
 
@@ -1245,62 +1198,86 @@ impl WgpuBackend {
         if input_len == 0 || patch_len == 0 {
             return Ok(out);
         }
+        self.conv_movement(ConvDirection::Col2im, columns, &out, geometry)?;
+        Ok(out)
+    }
+
+    /// Runs im2col or col2im from `src` into `out`: whole, in blocks of samples and channels, or
+    /// tap by tap ([`WgpuBackend::conv_plan`]).
+    fn conv_movement(
+        &self,
+        direction: ConvDirection,
+        src: &WgpuBuffer,
+        out: &WgpuBuffer,
+        geometry: &ConvGeometry,
+    ) -> Result<()> {
         let kernels = self.movement_kernels()?;
-        let run = |columns: &WgpuBuffer, out: &WgpuBuffer, geometry: &ConvGeometry| {
+        let (pipeline, what) = match direction {
+            ConvDirection::Im2col => (&kernels.im2col, "im2col"),
+            ConvDirection::Col2im => (&kernels.col2im, "col2im"),
+        };
+        let run = |src: &WgpuBuffer, out: &WgpuBuffer, geometry: &ConvGeometry| {
             self.run_movement(
-                &kernels.col2im,
-                (columns, self.whole_window("col2im", columns)?),
-                (out, self.whole_window("col2im", out)?),
+                pipeline,
+                (src, self.whole_window(what, src)?),
+                (out, self.whole_window(what, out)?),
                 &geometry_table(geometry)?,
                 MoveParams::default(),
                 out.len,
             )
         };
-        let blocks = match self.conv_plan(geometry) {
-            ConvPlan::Whole => {
-                run(columns, &out, geometry)?;
-                return Ok(out);
+        let blocks = match (self.conv_plan(geometry), direction) {
+            (ConvPlan::Whole, _) => return run(src, out, geometry),
+            (ConvPlan::Taps, ConvDirection::Im2col) => {
+                return self.im2col_by_taps(src, out, geometry);
             }
-            ConvPlan::Taps => {
-                self.col2im_by_taps(columns, &out, geometry)?;
-                return Ok(out);
+            (ConvPlan::Taps, ConvDirection::Col2im) => {
+                return self.col2im_by_taps(src, out, geometry);
             }
-            ConvPlan::Blocks(blocks) => blocks,
+            (ConvPlan::Blocks(blocks), _) => blocks,
         };
         let (in_size, kernel_size, out_size) = conv_sizes(geometry);
         let group_channels = geometry.channels / geometry.groups;
+        let image_shape = [geometry.batch, geometry.channels, in_size];
+        let patch_shape = [
+            geometry.groups,
+            group_channels * kernel_size,
+            geometry.batch * out_size,
+        ];
         for block in blocks {
-            let part = self.take_block(
-                columns,
-                &[
-                    geometry.groups,
-                    group_channels * kernel_size,
-                    geometry.batch * out_size,
-                ],
-                &[
-                    (block.group, 1),
-                    (
-                        block.first_channel * kernel_size,
-                        block.channels * kernel_size,
-                    ),
-                    (block.first_sample * out_size, block.samples * out_size),
-                ],
-            )?;
-            let image = self.storage(block.samples * block.channels * in_size, "lowp col2im")?;
-            run(&part, &image, &block.geometry(geometry))?;
-            self.put_block(
-                &image,
-                &out,
-                &[geometry.batch, geometry.channels, in_size],
-                &[
-                    block.first_sample,
+            let image_block = [
+                (block.first_sample, block.samples),
+                (
                     block.group * group_channels + block.first_channel,
-                    0,
-                ],
-                &[block.samples, block.channels, in_size],
+                    block.channels,
+                ),
+                (0, in_size),
+            ];
+            let patch_block = [
+                (block.group, 1),
+                (
+                    block.first_channel * kernel_size,
+                    block.channels * kernel_size,
+                ),
+                (block.first_sample * out_size, block.samples * out_size),
+            ];
+            let ((src_shape, src_block), (dst_shape, dst_block)) = match direction {
+                ConvDirection::Im2col => ((image_shape, image_block), (patch_shape, patch_block)),
+                ConvDirection::Col2im => ((patch_shape, patch_block), (image_shape, image_block)),
+            };
+            let part = self.take_block(src, &src_shape, &src_block)?;
+            let lengths = dst_block.map(|(_, length)| length);
+            let piece = self.storage(lengths.iter().product(), "lowp convolution block")?;
+            run(&part, &piece, &block.geometry(geometry))?;
+            self.put_block(
+                &piece,
+                out,
+                &dst_shape,
+                &dst_block.map(|(start, _)| start),
+                &lengths,
             )?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
