@@ -36,6 +36,12 @@ pub fn module_source() -> String {
     source
 }
 
+/// Values of one batch entry of A, B and C.
+fn matrix_values(spec: &GemmSpec) -> (u64, u64, u64) {
+    let (m, k, n) = (spec.m as u64, spec.k as u64, spec.n as u64);
+    (m * k, k * n, m * n)
+}
+
 /// WGSL `GemmShape`: the shape, mode and this dispatch's place in the batch and the grid.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
@@ -179,17 +185,12 @@ impl WgpuBackend {
         if c_len == 0 {
             return Ok(output);
         }
-        let per_a = (spec.m * spec.k) as u64;
-        let per_b = (spec.k * spec.n) as u64;
-        let per_c = (spec.m * spec.n) as u64;
-        // Values one binding may hold: the device's limit or WgpuOptions::max_binding_bytes.
-        let binding = self.chunk_values;
-        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        let (per_a, per_b, per_c) = matrix_values(spec);
         let per = per_a.max(per_b).max(per_c);
-        if per + alignment <= binding && per <= u64::from(u32::MAX) {
+        if per <= self.window_values() && per <= u64::from(u32::MAX) {
             self.gemm_run(a, b, &output, spec, 0, spec.n as u32)?;
         } else {
-            self.gemm_in_pieces(a, b, &output, spec, binding - alignment)?;
+            self.gemm_in_pieces(a, b, &output, spec, self.window_values())?;
         }
         Ok(output)
     }
@@ -271,11 +272,9 @@ impl WgpuBackend {
         first_output: u64,
         o_row: u32,
     ) -> Result<()> {
-        let per_a = (spec.m * spec.k) as u64;
-        let per_b = (spec.k * spec.n) as u64;
-        let per_c = (spec.m * spec.n) as u64;
+        let (per_a, per_b, per_c) = matrix_values(spec);
         let binding = self.chunk_values;
-        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        let alignment = self.alignment_values();
         let per = per_a.max(per_b).max(per_c);
         let max_groups = u64::from(self.max_workgroups);
         let group = ((binding - alignment) / per)

@@ -497,6 +497,17 @@ impl WgpuBackend {
             })
     }
 
+    /// The device's storage-buffer offset alignment, in values.
+    fn alignment_values(&self) -> u64 {
+        (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1)
+    }
+
+    /// Values one storage binding may hold at any offset: a binding starts at an offset rounded
+    /// down to the alignment, so a window of this many values always fits (at least 1).
+    fn window_values(&self) -> u64 {
+        self.chunk_values - (self.alignment_values() - 1).min(self.chunk_values - 1)
+    }
+
     /// The chunks `(first value, values)` of a tensor of `len` values, one dispatch each.
     fn chunks(&self, len: usize) -> impl Iterator<Item = (u64, u64)> + use<> {
         let len = len as u64;

@@ -279,7 +279,7 @@ fn conv_sizes(geometry: &ConvGeometry) -> (usize, usize, usize) {
     )
 }
 
-/// Which copy of the tap-wise im2col/col2im [`TapLayout::copy`] describes. The domain is
+/// Which copy of the tap-wise im2col/col2im [`LiftedGeometry::copy`] describes. The domain is
 /// `[groups, C_g, N, o1, o2, o3]` (the output positions lifted to three axes).
 #[derive(Clone, Copy)]
 enum TapDirection {
@@ -293,8 +293,9 @@ enum TapDirection {
     ToPadded,
 }
 
-/// Index arithmetic of a convolution lifted to three spatial axes, for the tap-wise paths.
-struct TapLayout {
+/// A convolution lifted to three spatial axes (leading axes of extent 1, no padding, stride and
+/// dilation 1), with the index arithmetic of the tap-wise paths.
+struct LiftedGeometry {
     batch: usize,
     channels: usize,
     groups: usize,
@@ -307,7 +308,7 @@ struct TapLayout {
     output: [usize; 3],
 }
 
-impl TapLayout {
+impl LiftedGeometry {
     fn new(geometry: &ConvGeometry) -> Self {
         let lift = |values: &[usize], fill: usize| {
             let mut lifted = [fill; 3];
@@ -317,6 +318,7 @@ impl TapLayout {
         let input = lift(&geometry.input, 1);
         let pad_before = lift(&geometry.pad_before, 0);
         let pad_after = lift(&geometry.pad_after, 0);
+        // validate() checked that these sums do not overflow.
         Self {
             batch: geometry.batch,
             channels: geometry.channels,
@@ -459,16 +461,8 @@ impl ConvBlock {
 /// position, a larger dilation only occurs with kernel size 1), so that every index the shader
 /// forms stays below the padded extent, which must be below 2^31.
 fn geometry_table(geometry: &ConvGeometry) -> Result<Vec<u32>> {
-    let lift = |values: &[usize], fill: usize| {
-        let mut lifted = [fill; 3];
-        lifted[3 - values.len()..].copy_from_slice(values);
-        lifted
-    };
-    let input = lift(&geometry.input, 1);
-    let pad_before = lift(&geometry.pad_before, 0);
-    let pad_after = lift(&geometry.pad_after, 0);
-    // validate() checked that these sums do not overflow.
-    let padded: [usize; 3] = std::array::from_fn(|a| input[a] + pad_before[a] + pad_after[a]);
+    let lifted = LiftedGeometry::new(geometry);
+    let padded = lifted.padded;
     if padded.iter().any(|&extent| extent >= 1 << 31) {
         return shape_error(format!(
             "convolution geometry {geometry:?}: padded spatial extents of 2^31 or more are not \
@@ -483,12 +477,12 @@ fn geometry_table(geometry: &ConvGeometry) -> Result<Vec<u32>> {
         geometry.channels / geometry.groups,
         geometry.groups,
     ];
-    table.extend(input);
-    table.extend(lift(&geometry.kernel, 1));
-    table.extend(clamp(lift(&geometry.stride, 1)));
-    table.extend(pad_before);
-    table.extend(clamp(lift(&geometry.dilation, 1)));
-    table.extend(lift(&geometry.output(), 1));
+    table.extend(lifted.input);
+    table.extend(lifted.kernel);
+    table.extend(clamp(lifted.stride));
+    table.extend(lifted.pad_before);
+    table.extend(clamp(lifted.dilation));
+    table.extend(lifted.output);
     Ok(table.into_iter().map(|value| value as u32).collect())
 }
 
@@ -497,17 +491,10 @@ impl WgpuBackend {
         crate::get_or_compile(&self.lazy.movement, || compile(&self.device))
     }
 
-    /// Values one storage binding may hold at any offset: a binding starts at an offset rounded
-    /// down to the device's alignment, so a window of this many values always fits.
-    fn window_values(&self) -> usize {
-        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
-        (self.chunk_values - (alignment - 1).min(self.chunk_values - 1)) as usize
-    }
-
     /// The binding `(first value, values)` covering values `lo ..= hi` of a buffer, its start
     /// aligned down to the device's storage offset alignment.
     fn window(&self, lo: usize, hi: usize) -> (u64, u64) {
-        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
+        let alignment = self.alignment_values();
         let start = lo as u64 / alignment * alignment;
         (start, hi as u64 + 1 - start)
     }
@@ -607,7 +594,7 @@ impl WgpuBackend {
         if copy.shape.contains(&0) {
             return Ok(());
         }
-        for piece in copy.split(self.window_values()) {
+        for piece in copy.split(self.window_values() as usize) {
             self.strided_piece(what, src, dst, piece)?;
         }
         Ok(())
@@ -922,7 +909,7 @@ impl WgpuBackend {
             positions[next[index as usize] as usize] = t as u32;
             next[index as usize] += 1;
         }
-        let window = self.window_values();
+        let window = self.window_values() as usize;
         if 4 + starts.len() + positions.len() > window {
             return shape_error(format!(
                 "scatter_add: {len} indices into {extent} rows need index tables larger than one \
@@ -1034,7 +1021,7 @@ impl WgpuBackend {
         patches: &WgpuBuffer,
         geometry: &ConvGeometry,
     ) -> Result<()> {
-        let taps = TapLayout::new(geometry);
+        let taps = LiftedGeometry::new(geometry);
         let padded = self.storage(taps.padded_len(), "lowp im2col padding")?;
         self.put_block(
             x,
@@ -1063,7 +1050,7 @@ impl WgpuBackend {
         image: &WgpuBuffer,
         geometry: &ConvGeometry,
     ) -> Result<()> {
-        let taps = TapLayout::new(geometry);
+        let taps = LiftedGeometry::new(geometry);
         let padded = self.storage(taps.padded_len(), "lowp col2im padding")?;
         let count = taps.positions();
         for tap in 0..taps.kernel_size() {
@@ -1110,7 +1097,7 @@ impl WgpuBackend {
     /// and patch matrix each fit one binding; else in blocks of as many samples, then channels, as
     /// fit; else (one channel of one sample is too large) one strided copy per kernel tap.
     fn conv_plan(&self, geometry: &ConvGeometry) -> ConvPlan {
-        let window = self.window_values();
+        let window = self.window_values() as usize;
         let (in_size, kernel_size, out_size) = conv_sizes(geometry);
         let group_channels = geometry.channels / geometry.groups;
         let fits = |samples: usize, channels: usize| {

@@ -366,11 +366,8 @@ impl WgpuBackend {
             ReduceOp::Mean => 1,
             ReduceOp::Max => 2,
         };
-        let alignment = (u64::from(self.limits.min_storage_buffer_offset_alignment) / 4).max(1);
-        let pieces = reduce_pieces(
-            (outer, len, inner),
-            self.chunk_values - (alignment - 1).min(self.chunk_values - 1),
-        );
+        let alignment = self.alignment_values();
+        let pieces = reduce_pieces((outer, len, inner), self.window_values());
         self.scoped(|| {
             let mut encoder = self
                 .device
