@@ -5,6 +5,7 @@
 //! * number-format configs: [`Cast`], [`Quantizer`] / [`quantizer`], [`QAffineFormats`]
 //!   (with [`Mac`]), [`QSoftmaxFormats`], [`QLayerNormFormats`], [`QGELUFormats`];
 //! * [`functional`]: `qlinear`, `qmatmul`, `qmm`, ... with their own quantized backward;
+//! * [`modules`]: the [`Module`] trait, `QLinear`, `Sequential`, ...; [`loss`]: losses;
 //! * reproducible stochastic rounding: [`seeds`].
 //!
 //! Numbers follow SEMANTICS.md (§9 for the GEMMs and bias, §10 for the rest).
@@ -14,9 +15,13 @@
 mod error;
 pub mod formats;
 pub mod functional;
+pub mod loss;
+pub mod modules;
 mod quant;
 pub mod seeds;
 
 pub use error::{NnError, Result};
 pub use formats::{Mac, QAffineFormats, QGELUFormats, QLayerNormFormats, QSoftmaxFormats};
+pub use loss::{cross_entropy, mse_loss};
+pub use modules::{Dropout, Embedding, Flatten, Module, QLazyLinear, QLinear, ReLU, Sequential};
 pub use quant::{Cast, GradHook, GradHookFn, Quantizer, quantizer};
