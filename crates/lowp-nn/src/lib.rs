@@ -23,5 +23,8 @@ pub mod seeds;
 pub use error::{NnError, Result};
 pub use formats::{Mac, QAffineFormats, QGELUFormats, QLayerNormFormats, QSoftmaxFormats};
 pub use loss::{cross_entropy, mse_loss};
-pub use modules::{Dropout, Embedding, Flatten, Module, QLazyLinear, QLinear, ReLU, Sequential};
+pub use modules::{
+    Dropout, Embedding, Flatten, Module, QGELU, QLayerNorm, QLazyLinear, QLinear, QSoftmax, ReLU,
+    Sequential,
+};
 pub use quant::{Cast, GradHook, GradHookFn, Quantizer, quantizer};

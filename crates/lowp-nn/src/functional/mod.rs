@@ -2,8 +2,17 @@
 //! quantized backward.
 
 mod affine;
+mod elementwise;
+mod gelu;
+mod layernorm;
+mod softmax;
+mod steps;
 
 pub use affine::{qlinear, qmatmul, qmm};
+pub use elementwise::{QuantPair, qadd, qdiv, qmean, qmul, qpow, qsqrt, qsum};
+pub use gelu::{GeluApproximation, qgelu};
+pub use layernorm::qlayernorm;
+pub use softmax::qsoftmax;
 
 use crate::error::NnError;
 use lowp_tensor::TensorError;

@@ -1,9 +1,11 @@
 //! Modules (mptorch's `mptorch.quant.modules` and the plain torch layers a model needs): the
 //! [`Module`] trait and its implementations.
 
+mod activation;
 mod basic;
 mod linear;
 
+pub use activation::{QGELU, QLayerNorm, QSoftmax};
 pub use basic::{Dropout, Embedding, Flatten, ReLU, Sequential};
 pub use linear::{QLazyLinear, QLinear};
 
