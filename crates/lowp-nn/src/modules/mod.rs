@@ -3,10 +3,15 @@
 
 mod activation;
 mod basic;
+mod conv;
 mod linear;
 
 pub use activation::{QGELU, QLayerNorm, QSoftmax};
 pub use basic::{Dropout, Embedding, Flatten, ReLU, Sequential};
+pub use conv::{
+    ConvOptions, ConvTransposeOptions, QConv, QConv1d, QConv2d, QConv3d, QConvTranspose,
+    QConvTranspose1d, QConvTranspose2d, QConvTranspose3d,
+};
 pub use linear::{QLazyLinear, QLinear};
 
 use crate::error::Result;
