@@ -264,6 +264,16 @@ fn same_and_valid_padding_and_unbatched_input() {
         error.contains("qconv") && error.contains("[1, 2, 6, 7]"),
         "{error}"
     );
+    let empty_kernel = Tensor::zeros(&[1, 1, 0], &device).unwrap();
+    let error = qconv(
+        &Tensor::zeros(&[1, 1, 3], &device).unwrap(),
+        &empty_kernel,
+        None,
+        &ConvSpec::default(),
+        &QAffineFormats::fp32(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("[1, 1, 0]"), "{error}");
     let reflect = ConvSpec {
         padding: Padding::Explicit(vec![3]),
         padding_mode: PaddingMode::Reflect,

@@ -206,11 +206,11 @@ fn add_bias(y: &Tensor, bias: &Tensor, formats: &QAffineFormats, seed: u64) -> R
 /// batched input and whether a batch axis was added.
 fn batched(layer: &'static str, input: &Tensor, weight: &Tensor) -> Result<(Tensor, bool, usize)> {
     let rank = weight.rank().saturating_sub(2);
-    if !(1..=3).contains(&rank) {
+    if !(1..=3).contains(&rank) || weight.shape().contains(&0) {
         return Err(NnError::layer(
             layer,
             format!(
-                "weight {:?} is not [C_out, C_in/groups, *kernel] with 1 to 3 kernel axes",
+                "weight {:?} is not [C_out, C_in/groups, *kernel] with 1 to 3 positive kernel axes",
                 weight.shape()
             ),
         ));
