@@ -6,8 +6,8 @@ use lowp_nn::functional::{
     ConvSpec, ConvTransposeSpec, Padding, PaddingMode, qconv, qconv_transpose,
 };
 use lowp_nn::{
-    ConvOptions, ConvTransposeOptions, Module, QAffineFormats, QConv1d, QConv2d, QConvTranspose2d,
-    QConvTranspose3d,
+    ConvOptions, ConvTransposeOptions, Module, QAffineFormats, QConv1d, QConv2d, QConv3d,
+    QConvTranspose1d, QConvTranspose2d, QConvTranspose3d,
 };
 use lowp_tensor::{Device, Tensor};
 
@@ -493,6 +493,45 @@ fn conv_transpose_output_padding_beyond_stride_and_3d() {
         &y.to_vec().unwrap(),
         &transpose_reference(&x, &[1, 2, 4], &w, &[2, 3, 2], &b, &spec, &[9]),
         1e-6,
+    );
+    let t1 = QConvTranspose1d::new(
+        2,
+        4,
+        [3],
+        QAffineFormats::fp32(),
+        ConvTransposeOptions {
+            stride: [3],
+            padding: [1],
+            output_padding: [2],
+            ..ConvTransposeOptions::default()
+        },
+        &device,
+    )
+    .unwrap();
+    // (5-1)*3 - 2 + 2 + 2 + 1 = 15, unbatched input
+    assert_eq!(
+        t1.forward(&Tensor::zeros(&[2, 5], &device).unwrap())
+            .unwrap()
+            .shape(),
+        &[4, 15]
+    );
+    let c3 = QConv3d::new(
+        2,
+        4,
+        [1, 2, 3],
+        QAffineFormats::fp32(),
+        ConvOptions {
+            padding: Padding::Same,
+            ..ConvOptions::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(
+        c3.forward(&Tensor::zeros(&[1, 2, 3, 4, 5], &device).unwrap())
+            .unwrap()
+            .shape(),
+        &[1, 4, 3, 4, 5]
     );
     let layer = QConvTranspose3d::new(
         2,
