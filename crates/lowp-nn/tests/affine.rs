@@ -387,3 +387,14 @@ fn embedding_quant_parameters_and_gradient_hooks() {
         y.to_vec().unwrap()
     );
 }
+
+/// Tensors, devices and boxed modules can move between threads natively.
+#[test]
+fn tensors_and_modules_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Tensor>();
+    send_sync::<Device>();
+    send_sync::<Box<dyn Module>>();
+    send_sync::<Sequential>();
+    send_sync::<QAffineFormats>();
+}
