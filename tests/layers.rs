@@ -113,6 +113,7 @@ macro_rules! layer_tests {
 }
 
 layer_tests!(
+    tensor_ops_and_autograd,
     qlinear_stochastic_compensated,
     qmatmul_fma_broadcast,
     elementwise_and_reductions,
@@ -420,5 +421,42 @@ fn training_steps(device: &Device) -> Outputs {
     for (name, p) in model.parameters() {
         record(&mut out, &name, &p);
     }
+    out
+}
+
+/// Unquantized tensor operations and their textbook gradients.
+fn tensor_ops_and_autograd(device: &Device) -> Outputs {
+    let x = var(&values(24, 1), &[2, 3, 4], device);
+    let w = var(&values(8, 2), &[4, 2], device);
+    let h = x.matmul(&w).unwrap().tanh().unwrap();
+    let e = x.exp().unwrap().add(&x.erf().unwrap()).unwrap();
+    let picked = e
+        .index_select(1, &[2, 0, 2])
+        .unwrap()
+        .narrow(2, 1, 2)
+        .unwrap();
+    let joined = Tensor::concat(&[&picked, &picked.sqr().unwrap()], 0).unwrap();
+    let m = joined.permute(&[2, 0, 1]).unwrap().max(1, false).unwrap();
+    let positive = x.abs().unwrap().add_scalar(0.5).unwrap();
+    let l = positive
+        .log()
+        .unwrap()
+        .div(&positive.sqrt().unwrap())
+        .unwrap()
+        .powf(1.5)
+        .unwrap();
+    let total = h.mean(&[0, 2], false).unwrap().sum_all().unwrap();
+    let total = total
+        .add(&m.sum_all().unwrap())
+        .unwrap()
+        .add(&l.relu().unwrap().mean_all().unwrap())
+        .unwrap();
+    total.backward().unwrap();
+    let mut out = vec![];
+    record(&mut out, "h", &h);
+    record(&mut out, "m", &m);
+    record(&mut out, "l", &l);
+    record(&mut out, "total", &total);
+    record_grads(&mut out, &[("x", &x), ("w", &w)]);
     out
 }
