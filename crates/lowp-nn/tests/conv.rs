@@ -553,3 +553,62 @@ fn conv_transpose_output_padding_beyond_stride_and_3d() {
         &[2, 6, 3, 4]
     );
 }
+
+/// Power-of-two scaling with binary32 formats changes nothing: every GEMM result is unscaled,
+/// in the backward passes too.
+#[test]
+fn scaled_convolutions_are_unscaled() {
+    use lowp_formats::Format;
+    use lowp_nn::Cast;
+    let device = Device::cpu();
+    let (fp32, e4m3) = (
+        Format::preset("fp32").unwrap(),
+        Format::preset("e4m3").unwrap(),
+    );
+    let scaled = QAffineFormats {
+        use_scaling: true,
+        input_scaled_format: Some(e4m3),
+        weight_scaled_format: Some(e4m3),
+        grad_scaled_format: Some(e4m3),
+        input_quant: Some(Cast::nearest(fp32)),
+        weight_quant: Some(Cast::nearest(fp32)),
+        grad_quant: Some(Cast::nearest(fp32)),
+        scale_margin: 2,
+        ..QAffineFormats::default()
+    };
+    let x: Vec<f32> = values(2 * 2 * 5 * 5, 1).iter().map(|v| v * 1e-3).collect();
+    let w: Vec<f32> = values(4 * 1 * 3 * 3, 2).iter().map(|v| v * 50.0).collect();
+    let spec = ConvSpec {
+        groups: 2,
+        padding: Padding::Explicit(vec![1]),
+        ..ConvSpec::default()
+    };
+    let tspec = ConvTransposeSpec {
+        stride: vec![2],
+        groups: 2,
+        ..ConvTransposeSpec::default()
+    };
+    let run = |formats: &QAffineFormats| {
+        let xt = Tensor::var(&x, &[2, 2, 5, 5], &device).unwrap();
+        let wt = Tensor::var(&w, &[4, 1, 3, 3], &device).unwrap();
+        let tw = Tensor::var(&w, &[4, 1, 3, 3], &device).unwrap();
+        let y = qconv(&xt, &wt, None, &spec, formats).unwrap();
+        let z = qconv_transpose(&y, &tw, None, &tspec, None, formats).unwrap();
+        z.backward_with(
+            &Tensor::from_vec(
+                values(z.len(), 3).iter().map(|v| v * 1e-4).collect(),
+                z.shape(),
+                &device,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        [
+            z.to_vec().unwrap(),
+            xt.grad().unwrap().to_vec().unwrap(),
+            wt.grad().unwrap().to_vec().unwrap(),
+            tw.grad().unwrap().to_vec().unwrap(),
+        ]
+    };
+    assert_eq!(run(&scaled), run(&QAffineFormats::fp32()));
+}
