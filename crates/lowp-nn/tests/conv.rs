@@ -577,7 +577,7 @@ fn scaled_convolutions_are_unscaled() {
         ..QAffineFormats::default()
     };
     let x: Vec<f32> = values(2 * 2 * 5 * 5, 1).iter().map(|v| v * 1e-3).collect();
-    let w: Vec<f32> = values(4 * 1 * 3 * 3, 2).iter().map(|v| v * 50.0).collect();
+    let w: Vec<f32> = values(4 * 3 * 3, 2).iter().map(|v| v * 50.0).collect();
     let spec = ConvSpec {
         groups: 2,
         padding: Padding::Explicit(vec![1]),
