@@ -197,3 +197,71 @@ fn qlayernorm_is_its_formula_step_by_step() {
     same_bits(&w.grad().unwrap().to_vec().unwrap(), &egamma);
     same_bits(&b.grad().unwrap().to_vec().unwrap(), &ebeta);
 }
+
+#[test]
+fn qgelu_is_its_formula_step_by_step() {
+    use lowp_nn::functional::{GeluApproximation, qgelu};
+    let bf16 = Format::preset("bf16").unwrap();
+    let formats = lowp_nn::QGELUFormats {
+        inter_quant: Some(lowp_nn::Cast::nearest(bf16)),
+        ..Default::default()
+    };
+    let q = Quantizer::nearest(bf16);
+    let x = values(9, 7);
+    let g = values(9, 8);
+    let device = Device::cpu();
+    let (sqrt_2_over_pi, c) = (0.797_884_6f32, 0.044_715f32);
+    for approximate in [GeluApproximation::None, GeluApproximation::Tanh] {
+        let input = Tensor::var(&x, &[9], &device).unwrap();
+        let y = qgelu(&input, &formats, approximate).unwrap();
+        y.backward_with(&Tensor::from_slice(&g, &[9], &device).unwrap())
+            .unwrap();
+        let (mut ey, mut egx) = (vec![], vec![]);
+        for (&v, &gv) in x.iter().zip(&g) {
+            let t = match approximate {
+                GeluApproximation::None => q1(
+                    &q,
+                    UnaryOp::Erf,
+                    q2(&q, BinaryOp::Mul, v, std::f32::consts::FRAC_1_SQRT_2),
+                ),
+                GeluApproximation::Tanh => {
+                    let cube = q2(&q, BinaryOp::Mul, q2(&q, BinaryOp::Mul, v, v), v);
+                    let inner = q2(&q, BinaryOp::Add, v, q2(&q, BinaryOp::Mul, cube, c));
+                    q1(
+                        &q,
+                        UnaryOp::Tanh,
+                        q2(&q, BinaryOp::Mul, inner, sqrt_2_over_pi),
+                    )
+                }
+            };
+            let half = q2(&q, BinaryOp::Mul, v, 0.5);
+            let one_plus = q2(&q, BinaryOp::Add, t, 1.0);
+            ey.push(q2(&q, BinaryOp::Mul, half, one_plus));
+            let cdf = q2(&q, BinaryOp::Mul, one_plus, 0.5);
+            let slope = match approximate {
+                GeluApproximation::None => {
+                    let e = q1(
+                        &q,
+                        UnaryOp::Exp,
+                        q2(&q, BinaryOp::Mul, q2(&q, BinaryOp::Mul, v, v), -0.5),
+                    );
+                    q2(&q, BinaryOp::Mul, v, q2(&q, BinaryOp::Mul, e, 0.398_942_3))
+                }
+                GeluApproximation::Tanh => {
+                    let sech2 = q2(&q, BinaryOp::Sub, 1.0, q2(&q, BinaryOp::Mul, t, t));
+                    let poly = q2(
+                        &q,
+                        BinaryOp::Add,
+                        q2(&q, BinaryOp::Mul, q2(&q, BinaryOp::Mul, v, v), 3.0 * c),
+                        1.0,
+                    );
+                    let k = q2(&q, BinaryOp::Mul, poly, sqrt_2_over_pi);
+                    q2(&q, BinaryOp::Mul, q2(&q, BinaryOp::Mul, half, sech2), k)
+                }
+            };
+            egx.push(q2(&q, BinaryOp::Mul, gv, q2(&q, BinaryOp::Add, cdf, slope)));
+        }
+        same_bits(&y.to_vec().unwrap(), &ey);
+        same_bits(&input.grad().unwrap().to_vec().unwrap(), &egx);
+    }
+}
