@@ -219,10 +219,58 @@ async function main() {
   assert.ok(median < 16, `median interaction ${median} ms`);
 
   await page.screenshot({ path: join(artifacts, 'explorer.png'), fullPage: true });
+
+  // 9. Tensor view on WebGPU: pasted values, a block format; the block inspector's values equal
+  //    `lowp quantize`, and so do the error statistics of an element-wise format.
+  const pasted = [0.1, -0.2, 0.3, 1e-5, 3, -0.007, 2.5e-3, 1.75];
+  await page.selectOption('#tensor-source', 'paste');
+  await page.fill('#pasted', pasted.join(' '));
+  await page.dispatchEvent('#pasted', 'change');
+  await page.fill('#tensor-spec', 'block(wl=5,dim=-1)');
+  await page.dispatchEvent('#tensor-spec', 'change');
+  await page.waitForSelector('#block-elements tbody tr');
+  assert.equal(await page.getAttribute('#tensor-run', 'data-backend'), 'wgpu');
+  const blockRows = await page.$$eval('#block-elements tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.innerText)));
+  const blockWant = cliQuantize('block(wl=5,dim=-1)', 'nearest', pasted);
+  assert.equal(blockRows.length, pasted.length);
+  blockRows.forEach(([index, x, q]) => {
+    assert.ok(same(x, Math.fround(pasted[Number(index)])), `block input ${index}`);
+    assert.ok(same(q, blockWant[Number(index)]), `block(wl=5) element ${index}: app ${q}, lowp quantize ${blockWant[Number(index)]}`);
+  });
+  log('tensor view (wgpu): block(wl=5,dim=-1) elements match lowp quantize');
+  await page.screenshot({ path: join(artifacts, 'tensor-block.png'), fullPage: true });
+
+  await page.fill('#tensor-spec', 'e4m3');
+  await page.dispatchEvent('#tensor-spec', 'change');
+  await page.waitForFunction(() => !document.querySelector('#blocks'));
+  const e4m3Out = cliQuantize('e4m3', 'nearest', pasted);
+  const errors32 = pasted.map((x, i) => Math.abs(e4m3Out[i] - Math.fround(x)));
+  const maxAbs = Math.max(...errors32);
+  const shownMax = Number(await text(page, '#stat-max-abs'));
+  assert.ok(Math.abs(shownMax - maxAbs) <= 1e-3 * maxAbs, `max abs error: app ${shownMax}, from lowp quantize ${maxAbs}`);
+  const flushed = pasted.filter((x, i) => x !== 0 && e4m3Out[i] === 0).length;
+  assert.equal(await text(page, '#stat-flushed'), `${(100 * flushed / pasted.length).toFixed(2)}%`);
+  log(`tensor view (wgpu): e4m3 max abs error ${shownMax} and flushed ${flushed}/${pasted.length} match lowp quantize`);
+
+  await page.selectOption('#tensor-source', 'digits');
+  await page.fill('#tensor-spec', 'fixed(wl=3,fl=2)');
+  await page.dispatchEvent('#tensor-spec', 'change');
+  await page.waitForSelector('#digits figure');
+  assert.equal(await page.locator('#digits figure').count(), 20);
+  await page.selectOption('#tensor-source', 'generate');
+  await page.selectOption('#distribution', 'normal + outliers');
+  await page.fill('#tensor-spec', 'e4m3');
+  await page.dispatchEvent('#tensor-spec', 'change');
+  await page.waitForSelector('.histogram-svg');
+  await page.locator('.tensor').screenshot({ path: join(artifacts, 'tensor-outliers.png') });
+  await page.selectOption('#tensor-source', 'digits');
+  await page.waitForSelector('#digits figure');
+  await page.locator('.tensor').screenshot({ path: join(artifacts, 'tensor-digits.png') });
+  log('tensor view: digits before/after drawn, screenshots saved');
   assert.deepEqual(errors, [], 'no page errors');
   await browser.close();
 
-  // 9. Without the WebGPU flag the app falls back to the CPU backend and says so.
+  // 10. Without the WebGPU flag the app falls back to the CPU backend and says so.
   const plain = await chromium.launch({ executablePath: chromiumPath, headless: true, args: [...baseArgs, '--disable-features=WebGPU'] });
   const fallback = await open(plain);
   await fallback.page.waitForFunction(() => document.querySelector('#backend').dataset.backend !== 'detecting', null, { timeout: 30000 });

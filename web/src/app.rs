@@ -2,6 +2,7 @@
 
 use crate::backend::ComputeBackend;
 use crate::components::explorer::Explorer;
+use crate::components::tensor_view::TensorView;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::rc::Rc;
@@ -32,6 +33,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <Explorer />
+            <TensorView backend=backend />
         </main>
         <footer>
             "Numbers from lowp-formats (SEMANTICS.md), the same code as the lowp library and CLI. "
