@@ -182,6 +182,21 @@ async function main() {
   await setSpec(page, 'e4m3');
   log('rounding box: every mode matches lowp quantize; stochastic candidates match');
 
+  // 6b. Number line: one row per format, each naming |x| rounded to nearest as lowp quantize does.
+  await page.fill('#target', '0.3');
+  const lineRows = await page.$$eval('.numberline g.line-row', (rows) =>
+    rows.map((g) => ({ spec: g.dataset.spec, note: g.querySelector('.note-label').textContent, hits: g.querySelectorAll('.bin.hit').length })));
+  assert.ok(lineRows.length >= 6, 'number line rows');
+  for (const row of lineRows) {
+    const [want] = cliQuantize(row.spec, 'nearest', [0.3]);
+    const shown = row.note.match(/^→ (\S+)/)[1];
+    assert.ok(same(shown, want), `number line ${row.spec}: ${shown} vs ${want}`);
+    assert.equal(row.hits, 1, `number line ${row.spec}: one highlighted bin`);
+  }
+  await page.fill('#zoom', '-2');
+  await page.locator('.numberline').screenshot({ path: join(artifacts, 'number-line.png') });
+  log(`number line: ${lineRows.length} formats, nearest of 0.3 matches lowp quantize`);
+
   // 7. A bad SPEC shows the CLI's error inline and keeps the last good format.
   const bad = 'float(exp=9,man=2)';
   await setSpec(page, bad);

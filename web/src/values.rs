@@ -144,6 +144,52 @@ impl ValueSet {
     }
 }
 
+impl ValueSet {
+    /// The positive values of the set with log2 magnitude in `[low, high]`, found by walking
+    /// the neighbours outward from `|x|` rounded to nearest, at most `limit` on each side;
+    /// sorted ascending.
+    pub fn positive_values_near(&self, x: f32, low: f64, high: f64, limit: usize) -> Vec<f32> {
+        let inside = |v: f32| {
+            let log2 = f64::from(v).log2();
+            v > 0.0 && v.is_finite() && log2 >= low && log2 <= high
+        };
+        let Ok(start) = self.quantize(x.abs(), Rounding::Nearest, 0) else {
+            return Vec::new();
+        };
+        let start = if start.is_nan() { 0.0 } else { start.abs() };
+        let mut below = Vec::new();
+        let mut value = start;
+        while below.len() < limit {
+            match self.next_down(value) {
+                Some(next) if next > 0.0 && f64::from(next).log2() >= low => {
+                    below.push(next);
+                    value = next;
+                }
+                _ => break,
+            }
+        }
+        below.reverse();
+        if inside(start) {
+            below.push(start);
+        }
+        let mut value = start;
+        let mut above = 0;
+        while above < limit {
+            match self.next_up(value) {
+                Some(next) if next.is_finite() && f64::from(next).log2() <= high => {
+                    if inside(next) {
+                        below.push(next);
+                    }
+                    value = next;
+                    above += 1;
+                }
+                _ => break,
+            }
+        }
+        below
+    }
+}
+
 /// The two results of stochastic rounding and their probabilities.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StochasticSplit {
@@ -295,6 +341,24 @@ mod tests {
                 .stochastic_split(1.1, 4)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn positive_values_near_a_target() {
+        let e4m3 = set("e4m3", 0.0);
+        assert_eq!(
+            e4m3.positive_values_near(-1.2, 0.0, 1.0, 100),
+            [1.0, 1.125, 1.25, 1.375, 1.5, 1.625, 1.75, 1.875, 2.0]
+        );
+        assert_eq!(
+            e4m3.positive_values_near(1.2, -1.0, 5.0, 2),
+            [1.0, 1.125, 1.25, 1.375, 1.5]
+        );
+        let top = e4m3.positive_values_near(1e6, 7.0, 30.0, 100);
+        assert_eq!(top.first(), Some(&128.0));
+        assert_eq!(top.last(), Some(&240.0));
+        let s = set("superfp(exp=3,man=1,binades=1)", 0.0);
+        assert!(!s.positive_values_near(0.5, -10.0, 10.0, 50).is_empty());
     }
 
     #[test]

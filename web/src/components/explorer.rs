@@ -6,6 +6,7 @@ use crate::components::bit_editor::BitEditor;
 use crate::components::code_table::CodeTable;
 use crate::components::compare_table::CompareTable;
 use crate::components::format_picker::FormatPicker;
+use crate::components::number_line::NumberLine;
 use crate::components::rounding_box::RoundingBox;
 use crate::components::value_panel::ValuePanel;
 use crate::values::ValueSet;
@@ -110,6 +111,7 @@ pub fn Explorer() -> impl IntoView {
                 </div>
             </div>
             <CodeTable state=state />
+            <NumberLine state=state target=target compared=compared />
             <CompareTable state=state compared=compared />
         </section>
     }

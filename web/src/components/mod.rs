@@ -8,6 +8,7 @@ pub mod digit_image;
 pub mod explorer;
 pub mod format_picker;
 pub mod histogram;
+pub mod number_line;
 pub mod rounding_box;
 pub mod tensor_view;
 pub mod value_panel;
