@@ -93,7 +93,7 @@ pub fn NumberLine(
                 {rows}
                 <line class="target" x1=marker x2=marker y1=0 y2=axis_y />
                 <line class="axis" x1=LABEL x2=WIDTH - 10.0 y1=axis_y y2=axis_y />
-                <text x=LABEL y=axis_y + 16.0>{format!("{}", number(low.exp2() as f32))}</text>
+                <text x=LABEL y=axis_y + 16.0>{number(low.exp2() as f32)}</text>
                 <text x=WIDTH - 10.0 y=axis_y + 16.0 text-anchor="end">{number(high.exp2() as f32)}</text>
                 <text x=marker y=axis_y + 16.0 text-anchor="middle" class="target-label">{format!("|x| = {}", number(magnitude))}</text>
             </svg>
