@@ -111,7 +111,8 @@ async function main() {
   assert.equal(backend, 'wgpu', 'WebGPU is available in this browser, the app must use it');
 
   // 2. e4m3: the code table equals `lowp show e4m3`, cell by cell.
-  for (const spec of ['e4m3', 'binary8(p=3)', 'e4m3fn', 'fixed(wl=6,fl=2)']) {
+  for (const spec of ['e4m3', 'binary8(p=3)', 'e4m3fn', 'fixed(wl=6,fl=2)', 'binary(k=6,p=3,signed=false)',
+    'superfp(exp=3,man=1,binades=1)', 'float(exp=3,man=2,subnormals=false)', 'e5m2']) {
     await setSpec(page, spec);
     const expected = cliCodeTable(spec);
     const cells = await page.$$eval('#code-table button.code', (buttons) =>
@@ -159,6 +160,22 @@ async function main() {
     assert.ok(same(shown, want), `typed ${typed}: shown ${shown}, lowp quantize ${want}`);
   }
   log('typed values round to nearest like lowp quantize');
+
+  // 5b. Wide formats: fp32 codes are the IEEE binary32 bits (checked with Float32Array).
+  await setSpec(page, 'fp32');
+  assert.equal(await page.locator('button.bit').count(), 32);
+  for (const typed of [0.1, -3.5e-42, 65504]) {
+    await page.fill('#decimal', String(typed));
+    await page.press('#decimal', 'Enter');
+    const bits = new Uint32Array(new Float32Array([typed]).buffer)[0];
+    assert.equal(await code(page), bits, `fp32 code of ${typed}`);
+  }
+  await page.click('button.bit[data-bit="31"]');
+  assert.equal(await text(page, '#decoded'), '-65504');
+  assert.equal(await text(page, '#ulp'), '0.00390625 = 2^-8'); // 65504 is in [2^15, 2^16): 2^(15-23)
+  await page.screenshot({ path: join(artifacts, 'fp32.png') });
+  log('fp32: 32-bit codes equal the binary32 bits');
+  await setSpec(page, 'e4m3');
 
   // 6. Every rounding mode of the target box equals `lowp quantize`.
   for (const spec of ['e4m3', 'binary8(p=4)', 'fixed(wl=8,fl=3)', 'bf16']) {
@@ -292,6 +309,10 @@ async function main() {
   const fallbackBackend = await fallback.page.getAttribute('#backend', 'data-backend');
   log(`backend without WebGPU: ${fallbackBackend}`);
   assert.equal(fallbackBackend, 'cpu');
+  await fallback.page.waitForSelector('#tensor-run');
+  assert.equal(await fallback.page.getAttribute('#tensor-run', 'data-backend'), 'cpu');
+  log(`fallback: ${(await fallback.page.innerText('#tensor-run')).trim()}`);
+  await fallback.page.screenshot({ path: join(artifacts, 'cpu-fallback.png') });
   await plain.close();
 
   writeFileSync(join(artifacts, 'report.txt'), report.join('\n') + '\n');
