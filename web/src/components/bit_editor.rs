@@ -95,11 +95,23 @@ pub fn BitEditor(state: ExplorerState) -> impl IntoView {
             <h3>"Bits"</h3>
             {bits}
             <p class="legend">
-                <span class="key sign">"sign"</span>
-                <span class="key exponent">"exponent"</span>
-                <span class="key mantissa">"mantissa"</span>
-                <span class="key integer">"integer"</span>
-                <span class="key fraction">"fraction"</span>
+                {move || {
+                    state.codes.with(|codes| {
+                        codes.as_ref().ok().map(|view| {
+                            let mut roles = Vec::new();
+                            for bit in (0..view.bits()).rev() {
+                                let role = view.role(bit);
+                                if !roles.contains(&role) {
+                                    roles.push(role);
+                                }
+                            }
+                            roles
+                                .into_iter()
+                                .map(|role| view! { <span class=format!("key {}", role.name())>{role.name()}</span> })
+                                .collect_view()
+                        })
+                    })
+                }}
             </p>
         </div>
     }

@@ -61,6 +61,19 @@ pub fn RoundingBox(state: ExplorerState, target: RwSignal<String>) -> impl IntoV
             })
             .collect_view();
         let stochastic = match set.stochastic_split(x, bits()) {
+            Some(split) if split.p_high == 0.0 || split.low.to_bits() == split.high.to_bits() => view! {
+                <tr data-mode="stochastic">
+                    <th scope="row">{format!("stochastic (r={})", bits())}</th>
+                    <td class="mono result" colspan="3">
+                        <span class="sr-low">{number(split.low)}</span>
+                        " with p = 1"
+                        <div class="bar" role="img" aria-label="probability of the larger magnitude 0%">
+                            <div class="bar-fill" style="width: 0%"></div>
+                        </div>
+                    </td>
+                </tr>
+            }
+            .into_any(),
             Some(split) => {
                 let p_high = split.p_high;
                 let percent = format!("{:.1}%", 100.0 * p_high);
