@@ -62,11 +62,6 @@ impl CodeView {
         }
     }
 
-    /// The format.
-    pub fn format(&self) -> &Format {
-        &self.format
-    }
-
     /// Bits of a code.
     pub fn bits(&self) -> u32 {
         self.bits

@@ -2,7 +2,6 @@
 //! the neighbouring values, the ulp and the stochastic-rounding split. Block formats are seen at
 //! one fixed shared exponent (the one a block holding only the context value would get).
 
-use lowp_formats::bits::exponent_of;
 use lowp_formats::{BlockFloatingPoint, Format, FormatError, Quantizer, Rounding};
 
 /// Every rounding mode of SEMANTICS.md §2 except stochastic, in the spec's order, with its name.
@@ -31,11 +30,6 @@ impl ValueSet {
         let finite = magnitude < 0x7F80_0000;
         let shared = BlockFloatingPoint::shared_exponent(if finite { magnitude } else { 0 });
         Self { format, shared }
-    }
-
-    /// The format.
-    pub fn format(&self) -> &Format {
-        &self.format
     }
 
     /// The shared exponent of a block format's grid.
@@ -249,12 +243,6 @@ pub fn magnitude_code(decode: impl Fn(u32) -> f32, top: u32, magnitude: f32) -> 
     (decode(low).to_bits() == target).then_some(low)
 }
 
-/// `floor(log2 |x|)` of a finite nonzero value.
-pub fn binade(x: f32) -> Option<i32> {
-    let magnitude = x.to_bits() & 0x7FFF_FFFF;
-    (magnitude != 0 && magnitude < 0x7F80_0000).then(|| exponent_of(magnitude))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,7 +356,5 @@ mod tests {
         };
         assert_eq!(magnitude_code(|c| f.decode(c), 0x7C00, 1.0), Some(0x3C00));
         assert_eq!(magnitude_code(|c| f.decode(c), 0x7C00, 1.0001), None);
-        assert_eq!(binade(0.75), Some(-1));
-        assert_eq!(binade(0.0), None);
     }
 }

@@ -70,10 +70,13 @@ pub fn NumberLine(
                         }
                     })
                     .collect_view();
-                let note = match rounded {
+                let mut note = match rounded {
                     Some(q) => format!("→ {}", number(q)),
                     None => String::new(),
                 };
+                if let Some(e) = set.shared_exponent() {
+                    note.push_str(&format!(" · shared e = {e}"));
+                }
                 view! {
                     <g class="line-row" data-spec=spec.clone()>
                         <text x=0 y=y + 14.0 class="spec-label">{spec.clone()}</text>

@@ -225,6 +225,7 @@ pub fn TensorView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) -
             </p>
             <StatsGrid stats=stats />
             <div class="histogram"><Histogram before=before after=after bands=bands /></div>
+            {block.map(|_| view! { <p class="note">"Bands drawn at the shared exponent of block 0."</p> })}
             {inspector}
             {digits.map(|d| view! { <h4>"Digits before / after"</h4><div class="digits" id="digits">{d}</div> })}
         })
