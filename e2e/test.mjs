@@ -151,6 +151,17 @@ async function main() {
   assert.equal(await code(page), 0x3A);
   log('keyboard: arrows step values and move focus, Space toggles');
 
+  // 4b. The code table is one tab stop; arrows move the selection and the focus.
+  await clickToCode(page, 0x38);
+  assert.equal(await page.locator('#code-table button[tabindex="0"]').count(), 1);
+  await page.focus('#code-table button[data-code="56"]');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await code(page), 0x49);
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.code), String(0x49));
+  assert.equal(await text(page, '#decoded'), e4m3.get(0x49).value);
+  log('code table: arrows move selection and focus');
+
   // 5. Typing a value: the decimal field rounds to nearest like `lowp quantize`.
   for (const typed of [3.3, -0.0123, 1000, 0.0009]) {
     await page.fill('#decimal', String(typed));
@@ -251,6 +262,29 @@ async function main() {
   const p90 = times[Math.floor(times.length * 0.9)];
   log(`bit click -> DOM update over ${times.length} clicks: median ${median.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms, max ${times.at(-1).toFixed(2)} ms`);
   assert.ok(median < 16, `median interaction ${median} ms`);
+
+  // Format change (SPEC typed -> 256-code table and every panel rebuilt), reported only.
+  const formatTimes = await page.evaluate(async () => {
+    const spec = document.querySelector('#spec');
+    const out = [];
+    for (const next of ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'e4m3']) {
+      const table = document.querySelector('#code-table');
+      const before = table.innerText;
+      const done = new Promise((resolve) => {
+        const observer = new MutationObserver(() => {
+          if (document.querySelector('#code-table').innerText !== before) { observer.disconnect(); resolve(performance.now()); }
+        });
+        observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      const start = performance.now();
+      spec.value = next;
+      spec.dispatchEvent(new Event('input', { bubbles: true }));
+      out.push((await done) - start);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return out;
+  });
+  log(`format change -> code table rebuilt: ${formatTimes.map((t) => t.toFixed(1)).join(', ')} ms`);
 
   await page.screenshot({ path: join(artifacts, 'explorer.png'), fullPage: true });
 

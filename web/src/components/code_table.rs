@@ -1,12 +1,30 @@
 //! The table of all codes of a format of at most 8 bits: 16 codes a row, coloured by class;
-//! clicking a code selects it in the bit editor.
+//! clicking a code selects it in the bit editor. The table is one tab stop (the selected code);
+//! the arrow keys move the selection by one code (Left/Right) or one row (Up/Down).
 
 use crate::components::explorer::ExplorerState;
 use crate::text::number;
+use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlElement;
 
 /// Formats up to this many bits get a code table.
 const MAX_TABLE_BITS: u32 = 8;
+
+/// Selects `code` and moves the keyboard focus to its cell.
+fn select_and_focus(state: ExplorerState, code: u32) {
+    state.code.set(code);
+    let selector = format!("#code-table button[data-code=\"{code}\"]");
+    if let Some(cell) = document()
+        .query_selector(&selector)
+        .ok()
+        .flatten()
+        .and_then(|cell| cell.dyn_into::<HtmlElement>().ok())
+    {
+        let _ = cell.focus();
+    }
+}
 
 /// The code table of the explorer.
 #[component]
@@ -36,7 +54,22 @@ pub fn CodeTable(state: ExplorerState) -> impl IntoView {
                                     class:selected=move || state.code.get() == code
                                     data-code=code
                                     title=format!("code {code:02X}: {} ({class})", number(value))
+                                    tabindex=move || if state.code.get() == code { "0" } else { "-1" }
                                     on:click=move |_| state.code.set(code)
+                                    on:keydown=move |ev: KeyboardEvent| {
+                                        let step: i64 = match ev.key().as_str() {
+                                            "ArrowLeft" => -1,
+                                            "ArrowRight" => 1,
+                                            "ArrowUp" => -16,
+                                            "ArrowDown" => 16,
+                                            _ => return,
+                                        };
+                                        ev.prevent_default();
+                                        let next = i64::from(code) + step;
+                                        if (0..i64::from(codes)).contains(&next) {
+                                            select_and_focus(state, next as u32);
+                                        }
+                                    }
                                 >
                                     {number(value)}
                                 </button>
