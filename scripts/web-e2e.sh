@@ -7,6 +7,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 port="${PORT:-8765}"
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  echo "error: no Chromium at $chromium (apt-get install -y chromium, or set CHROMIUM)" >&2
+  exit 2
+fi
+export CHROMIUM="$chromium"
 
 "$root/scripts/web-serve.sh" --build-only
 if [ -z "${LOWP_BIN:-}" ]; then

@@ -17,7 +17,7 @@ if [ "$have" != "$want" ]; then
   exit 2
 fi
 
-(cd "$web" && CARGO_TARGET_DIR="$target" cargo build --release --locked -j "$jobs" --target wasm32-unknown-unknown)
+(cd "$web" && CARGO_TARGET_DIR="$target" cargo build --release -j "$jobs" --target wasm32-unknown-unknown)
 rm -rf "$web/dist"
 mkdir -p "$web/dist"
 wasm-bindgen --target web --no-typescript --out-name lowp_web --out-dir "$web/dist/pkg" \
