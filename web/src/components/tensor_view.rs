@@ -29,6 +29,8 @@ struct Outcome {
     format: Format,
     backend: &'static str,
     millis: f64,
+    /// Whether the data are the embedded digits (rows of 64 pixels).
+    digits: bool,
 }
 
 /// Milliseconds of the page clock (0 outside a browser).
@@ -129,6 +131,7 @@ pub fn TensorView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) -
             return;
         };
         selected_block.set(0);
+        let digits = source.get_untracked() == "digits";
         spawn_local(async move {
             let start = now();
             let result = backend.quantize(&input, &shape, &quantizer).await;
@@ -143,6 +146,7 @@ pub fn TensorView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) -
                 format: *quantizer.format(),
                 backend: backend.name(),
                 millis,
+                digits,
             })));
         });
     });
@@ -193,14 +197,18 @@ pub fn TensorView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) -
         let before = LogHistogram::new(&outcome.input, low, high, bins);
         let after = LogHistogram::new(&outcome.output, low, high, bins);
         let bands = Bands::new(&info, shared);
-        let digits = (source.get_untracked() == "digits").then(|| {
-            (0..outcome.shape[0])
-                .map(|d| {
-                    let range = d * 64..(d + 1) * 64;
+        let digits = outcome.digits.then(|| {
+            let pairs = outcome
+                .input
+                .chunks_exact(64)
+                .zip(outcome.output.chunks_exact(64));
+            pairs
+                .enumerate()
+                .map(|(d, (before, after))| {
                     view! {
                         <div class="digit-pair">
-                            <DigitImage pixels=outcome.input[range.clone()].to_vec() caption=format!("{d} before") />
-                            <DigitImage pixels=outcome.output[range].to_vec() caption=format!("{d} after") />
+                            <DigitImage pixels=before.to_vec() caption=format!("{d} before") />
+                            <DigitImage pixels=after.to_vec() caption=format!("{d} after") />
                         </div>
                     }
                 })
