@@ -132,7 +132,7 @@ pub fn ValuePanel(state: ExplorerState) -> impl IntoView {
             <p class="error" role="status" id="value-error">{input_error}</p>
             <dl class="facts">
                 <dt>"value"</dt>
-                <dd id="decoded" class="mono big">{move || number(value())}</dd>
+                <dd id="decoded" class="mono big" aria-live="polite">{move || number(value())}</dd>
                 <dt>"exact"</dt>
                 <dd id="exact" class="mono wrap">{move || exact_decimal(value())}</dd>
                 <dt>"binary"</dt>
