@@ -134,7 +134,9 @@ async function main() {
     await clickToCode(page, target);
     const want = e4m3.get(target);
     assert.equal(await text(page, '#decoded'), want.value, `decoded 0x${target.toString(16)}`);
-    assert.equal(await text(page, '#class'), want.cls === 'normal' ? 'normal' : want.cls);
+    assert.equal(await text(page, '#class'), want.cls);
+    const marked = await page.$$eval('#code-table button.selected', (cells) => cells.map((c) => Number(c.dataset.code)));
+    assert.deepEqual(marked, [target], 'the code table marks the edited code');
   }
   log('bit clicks: decoded values and classes match lowp show e4m3');
 
@@ -160,7 +162,11 @@ async function main() {
   assert.equal(await code(page), 0x49);
   assert.equal(await page.evaluate(() => document.activeElement.dataset.code), String(0x49));
   assert.equal(await text(page, '#decoded'), e4m3.get(0x49).value);
-  log('code table: arrows move selection and focus');
+  assert.equal(await page.getAttribute('#code-table button[tabindex="0"]', 'data-code'), String(0x49));
+  await setSpec(page, 'binary8(p=3)');
+  await setSpec(page, 'e4m3');
+  assert.equal(await page.getAttribute('#code-table button.selected', 'data-code'), String(await code(page)));
+  log('code table: arrows move selection and focus; the selection survives a format change');
 
   // 5. Typing a value: the decimal field rounds to nearest like `lowp quantize`.
   for (const typed of [3.3, -0.0123, 1000, 0.0009]) {

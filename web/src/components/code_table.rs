@@ -7,28 +7,53 @@ use crate::text::number;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::HtmlElement;
+use web_sys::{Element, HtmlElement};
 
 /// Formats up to this many bits get a code table.
 const MAX_TABLE_BITS: u32 = 8;
 
-/// Selects `code` and moves the keyboard focus to its cell.
-fn select_and_focus(state: ExplorerState, code: u32) {
-    state.code.set(code);
-    let selector = format!("#code-table button[data-code=\"{code}\"]");
-    if let Some(cell) = document()
-        .query_selector(&selector)
+/// The cell of `code`, if the table shows it.
+fn cell(code: u32) -> Option<HtmlElement> {
+    document()
+        .query_selector(&format!("#code-table button[data-code=\"{code}\"]"))
         .ok()
         .flatten()
         .and_then(|cell| cell.dyn_into::<HtmlElement>().ok())
-    {
-        let _ = cell.focus();
+}
+
+/// Marks the cell of `code` as the selected one (and the table's tab stop), unmarking the
+/// previous one.
+fn mark_selected(code: u32) {
+    if let Ok(Some(previous)) = document().query_selector("#code-table button.selected") {
+        let _ = previous.class_list().remove_1("selected");
+        let _ = previous.set_attribute("tabindex", "-1");
+    }
+    if let Some(cell) = cell(code) {
+        let _ = cell.class_list().add_1("selected");
+        let _ = cell.set_attribute("tabindex", "0");
     }
 }
 
-/// The code table of the explorer.
+/// The code of the table cell an event happened in.
+fn event_code(target: Option<web_sys::EventTarget>) -> Option<u32> {
+    let element = target?.dyn_into::<Element>().ok()?;
+    element
+        .closest("button[data-code]")
+        .ok()??
+        .get_attribute("data-code")?
+        .parse()
+        .ok()
+}
+
+/// The code table of the explorer. The cells are static: one click and one key handler on the
+/// table and one effect for the selection keep a bit click cheap with 256 cells.
 #[component]
 pub fn CodeTable(state: ExplorerState) -> impl IntoView {
+    // Runs after each render: the table is rebuilt when the format changes.
+    Effect::new(move |_| {
+        state.codes.track();
+        mark_selected(state.code.get());
+    });
     let table = move || {
         let view = state
             .codes
@@ -37,6 +62,7 @@ pub fn CodeTable(state: ExplorerState) -> impl IntoView {
             .filter(|v| v.bits() <= MAX_TABLE_BITS)?;
         let codes = 1u32 << view.bits();
         let columns = codes.min(16);
+        let selected = state.code.get_untracked();
         let header = (0..columns)
             .map(|low| view! { <th scope="col">{format!("_{low:X}")}</th> })
             .collect_view();
@@ -47,29 +73,15 @@ pub fn CodeTable(state: ExplorerState) -> impl IntoView {
                         let code = high * 16 + low;
                         let value = view.decode(code);
                         let class = view.classify(code).name();
+                        let here = code == selected;
                         view! {
                             <td>
                                 <button
                                     class=format!("code {class}")
-                                    class:selected=move || state.code.get() == code
+                                    class:selected=here
                                     data-code=code
                                     title=format!("code {code:02X}: {} ({class})", number(value))
-                                    tabindex=move || if state.code.get() == code { "0" } else { "-1" }
-                                    on:click=move |_| state.code.set(code)
-                                    on:keydown=move |ev: KeyboardEvent| {
-                                        let step: i64 = match ev.key().as_str() {
-                                            "ArrowLeft" => -1,
-                                            "ArrowRight" => 1,
-                                            "ArrowUp" => -16,
-                                            "ArrowDown" => 16,
-                                            _ => return,
-                                        };
-                                        ev.prevent_default();
-                                        let next = i64::from(code) + step;
-                                        if (0..i64::from(codes)).contains(&next) {
-                                            select_and_focus(state, next as u32);
-                                        }
-                                    }
+                                    tabindex=if here { "0" } else { "-1" }
                                 >
                                     {number(value)}
                                 </button>
@@ -80,8 +92,37 @@ pub fn CodeTable(state: ExplorerState) -> impl IntoView {
                 view! { <tr><th scope="row">{format!("{high:X}_")}</th>{cells}</tr> }
             })
             .collect_view();
+        let on_key = move |ev: KeyboardEvent| {
+            let step: i64 = match ev.key().as_str() {
+                "ArrowLeft" => -1,
+                "ArrowRight" => 1,
+                "ArrowUp" => -16,
+                "ArrowDown" => 16,
+                _ => return,
+            };
+            let Some(code) = event_code(ev.target()) else {
+                return;
+            };
+            ev.prevent_default();
+            let next = i64::from(code) + step;
+            if (0..i64::from(codes)).contains(&next) {
+                state.code.set(next as u32);
+                if let Some(cell) = cell(next as u32) {
+                    let _ = cell.focus();
+                }
+            }
+        };
         Some(view! {
-            <table class="code-table" id="code-table">
+            <table
+                class="code-table"
+                id="code-table"
+                on:click=move |ev| {
+                    if let Some(code) = event_code(ev.target()) {
+                        state.code.set(code);
+                    }
+                }
+                on:keydown=on_key
+            >
                 <thead><tr><th></th>{header}</tr></thead>
                 <tbody>{rows}</tbody>
             </table>
