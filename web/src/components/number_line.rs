@@ -16,6 +16,19 @@ const AXIS: f64 = 26.0;
 /// Values drawn at most on each side of the target, per format.
 const MAX_VALUES: usize = 400;
 
+/// Characters of a row label that fit left of the axis.
+const LABEL_CHARS: usize = 24;
+
+/// `spec`, cut to [`LABEL_CHARS`] characters with an ellipsis.
+fn short_label(spec: &str) -> String {
+    if spec.chars().count() <= LABEL_CHARS {
+        spec.to_string()
+    } else {
+        let head: String = spec.chars().take(LABEL_CHARS - 1).collect();
+        format!("{head}…")
+    }
+}
+
 /// The number line of the explorer.
 #[component]
 pub fn NumberLine(
@@ -79,7 +92,10 @@ pub fn NumberLine(
                 }
                 view! {
                     <g class="line-row" data-spec=spec.clone()>
-                        <text x=0 y=y + 14.0 class="spec-label">{spec.clone()}</text>
+                        <text x=0 y=y + 14.0 class="spec-label">
+                            <title>{spec.clone()}</title>
+                            {short_label(spec)}
+                        </text>
                         <text x=0 y=y + 26.0 class="note-label">{format!("{note} · {} values shown", values.len())}</text>
                         {bins}
                     </g>
