@@ -1,0 +1,99 @@
+// Test-only driver of tests/host_emulation.rs: compiles kernels/common.cuh and kernels/math.cuh as
+// host C++ (the shims below stand in for CUDA's intrinsics; -D__device__= -D__forceinline__=inline
+// -D__constant__= on the command line) and evaluates their functions on records read from stdin.
+//
+// A record is 32 little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32
+// result per record goes to stdout.
+//   tag 0: quantize_bits(q, a, word b)
+//   tag 1: block_quantize_element(q.block_wl, a, block max b, q.mode, q.bits, word c)
+//   tag 2: unary math op b on a: 0 sqrt, 1 exp, 2 log, 3 tanh, 4 erf
+//   tag 3: binary op c on (a, b): 0 div, 1 pow, 2 exact_add, 3 exact_sub, 4 exact_mul, 5 max, 6 min
+//   tag 4: math_fma(a, b, c)
+//   tag 5: philox4x32_10((a, b, c, q word 0), key (q words 1, 2)), output word (q word 3) & 3
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+using std::max;
+using std::min;
+
+struct Dim3Shim {
+    unsigned x, y, z;
+};
+static Dim3Shim blockIdx, blockDim, threadIdx;
+static inline int __clz(int x) {
+    return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x));
+}
+static inline float __uint_as_float(unsigned x) {
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+}
+static inline unsigned __float_as_uint(float x) {
+    unsigned u;
+    std::memcpy(&u, &x, 4);
+    return u;
+}
+// Built with -ffp-contract=off on x86-64 (SSE): plain IEEE binary32 operations.
+static inline float __fadd_rn(float a, float b) {
+    return a + b;
+}
+static inline float __fsub_rn(float a, float b) {
+    return a - b;
+}
+static inline float __fmul_rn(float a, float b) {
+    return a * b;
+}
+
+#include "common.cuh"
+#include "math.cuh"
+
+static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
+
+static u32 unary(u32 op, u32 x) {
+    switch (op) {
+        case 0: return b(math_sqrt(f(x)));
+        case 1: return b(math_exp(f(x)));
+        case 2: return b(math_log(f(x)));
+        case 3: return b(math_tanh(f(x)));
+        default: return b(math_erf(f(x)));
+    }
+}
+
+static u32 binary(u32 op, u32 x, u32 y) {
+    switch (op) {
+        case 0: return b(math_div(f(x), f(y)));
+        case 1: return b(math_pow(f(x), f(y)));
+        case 2: return exact_add(x, y);
+        case 3: return exact_sub(x, y);
+        case 4: return exact_mul(x, y);
+        case 5: return max_min(x, y, true);
+        default: return max_min(x, y, false);
+    }
+}
+
+int main() {
+    u32 record[32];
+    while (std::fread(record, sizeof(u32), 32, stdin) == 32) {
+        Quantizer q;
+        std::memcpy(&q, record + 4, sizeof(Quantizer));
+        const u32 tag = record[0], a = record[1], b_ = record[2], c = record[3];
+        u32 out = 0;
+        switch (tag) {
+            case 0: out = quantize_bits(q, a, b_); break;
+            case 1: out = block_quantize_element(q.block_wl, a, b_, q.mode, q.bits, c); break;
+            case 2: out = unary(b_, a); break;
+            case 3: out = binary(c, a, b_); break;
+            case 4: out = b(math_fma(f(a), f(b_), f(c))); break;
+            default: {
+                const vec4<u32> words = philox4x32_10(vec4<u32>(a, b_, c, record[4]), vec2<u32>(record[5], record[6]));
+                const u32 which = record[7] & 3u;
+                out = which == 0 ? words.x : which == 1 ? words.y : which == 2 ? words.z : words.w;
+            }
+        }
+        std::fwrite(&out, sizeof(u32), 1, stdout);
+    }
+    return 0;
+}

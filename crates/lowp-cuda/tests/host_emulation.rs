@@ -1,0 +1,380 @@
+//! Bit-exactness of the CUDA port without a GPU: compiles `kernels/common.cuh` and
+//! `kernels/math.cuh` as host C++ (the driver `tests/host_emulation.cpp` shims CUDA's intrinsics)
+//! with the system C++ compiler, runs the quantizers, Philox and the portable math over many
+//! inputs (every format family and rounding mode, stochastic rounding with Philox words, NaN,
+//! ±Inf, subnormals, ties, overflow boundaries) and compares each result with lowp-formats'
+//! scalar oracle bit for bit (any NaN equals any NaN). Prints `SKIP` and passes when no C++
+//! compiler is found (`CXX`, else `c++`, else `g++`), unless `LOWP_REQUIRE` names `cxx`.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use lowp_cuda::params::QuantizerParams;
+use lowp_formats::block::BlockFloatingPoint;
+use lowp_formats::{Format, Quantizer, Rounding, SuperNormalFloat, math, ops::BinaryOp, philox};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const KERNELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../kernels");
+const DRIVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/host_emulation.cpp");
+
+/// One record for the driver (tag, a, b, c, quantizer) and the oracle's answer.
+struct Case {
+    what: String,
+    record: [u32; 32],
+    expected: u32,
+}
+
+fn record(tag: u32, a: u32, b: u32, c: u32, quantizer: &QuantizerParams) -> [u32; 32] {
+    let mut record = [0u32; 32];
+    record[..4].copy_from_slice(&[tag, a, b, c]);
+    record[4..].copy_from_slice(bytemuck::cast_slice(bytemuck::bytes_of(quantizer)));
+    record
+}
+
+/// Compiles the driver, or `None` when no C++ compiler runs.
+fn compile_driver() -> Option<PathBuf> {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lowp_cuda_host_emulation");
+    let candidates: Vec<String> = std::env::var("CXX")
+        .into_iter()
+        .chain(["c++".to_string(), "g++".to_string()])
+        .collect();
+    for compiler in candidates {
+        let status = Command::new(&compiler)
+            .args([
+                "-std=c++17",
+                "-O2",
+                "-ffp-contract=off",
+                "-Wall",
+                "-Werror",
+                "-Wno-unused-function",
+                "-Wno-unused-variable",
+                "-D__device__=",
+                "-D__forceinline__=inline",
+                "-D__constant__=",
+                "-I",
+                KERNELS,
+                DRIVER,
+                "-o",
+            ])
+            .arg(&out)
+            .status();
+        match status {
+            Ok(status) if status.success() => return Some(out),
+            Ok(status) => panic!("{compiler} failed to compile the host emulation ({status})"),
+            Err(_) => continue,
+        }
+    }
+    None
+}
+
+fn run_driver(driver: &Path, cases: &[Case]) -> Vec<u32> {
+    let mut child = Command::new(driver)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("driver starts");
+    let mut input = Vec::with_capacity(cases.len() * 128);
+    for case in cases {
+        input.extend_from_slice(bytemuck::cast_slice(&case.record));
+    }
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input).expect("write records"));
+    let output = child.wait_with_output().expect("driver runs");
+    writer.join().expect("writer");
+    assert!(output.status.success(), "driver failed");
+    output
+        .stdout
+        .chunks_exact(4)
+        .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        .collect()
+}
+
+fn same(a: u32, b: u32) -> bool {
+    a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan())
+}
+
+/// A xorshift64 generator with a fixed seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn word(&mut self) -> u32 {
+        (self.next() >> 32) as u32
+    }
+}
+
+/// Edge patterns plus random patterns of every binade and random patterns near the formats'
+/// grids (ties and their neighbours come from values with few significant bits).
+fn inputs(rng: &mut Rng) -> Vec<u32> {
+    let mut values = vec![
+        0x0000_0000,
+        0x8000_0000,
+        0x7F80_0000,
+        0xFF80_0000,
+        0x7FC0_0000,
+        0xFFC0_0001,
+        0x7F80_0001,
+        0x0000_0001,
+        0x8000_0001,
+        0x007F_FFFF,
+        0x0080_0000,
+        0x0040_0000,
+        0x7F7F_FFFF,
+        0xFF7F_FFFF,
+        0x3F80_0000,
+        0xBF80_0000,
+    ];
+    for e in 0..256u32 {
+        for m in [0u32, 1, 0x40_0000, 0x7F_FFFF, 0x20_0000, 0x60_0000] {
+            values.push((e << 23) | m);
+            values.push(0x8000_0000 | (e << 23) | m);
+        }
+    }
+    for _ in 0..3000 {
+        values.push(rng.word());
+    }
+    for _ in 0..3000 {
+        // Few significant bits: exact ties of coarse grids, near 1 and near the small binades.
+        let e = 100 + (rng.word() % 60);
+        let m = (rng.word() & 0x7F_0000) | ((rng.word() & 1) << 15);
+        values.push((rng.word() & 0x8000_0000) | (e << 23) | m);
+    }
+    values
+}
+
+const MODES: [Rounding; 9] = [
+    Rounding::Nearest,
+    Rounding::TowardZero,
+    Rounding::Up,
+    Rounding::Down,
+    Rounding::NearestAway,
+    Rounding::Odd,
+    Rounding::Stochastic { bits: 1 },
+    Rounding::Stochastic { bits: 13 },
+    Rounding::Stochastic { bits: 32 },
+];
+
+const FORMATS: [&str; 22] = [
+    "float(exp=8,man=23)",
+    "float(exp=8,man=23,subnormals=false)",
+    "float(exp=8,man=7)",
+    "float(exp=5,man=10)",
+    "float(exp=5,man=2,saturate=true)",
+    "float(exp=4,man=3)",
+    "float(exp=4,man=3,subnormals=false)",
+    "float(exp=2,man=1,subnormals=false)",
+    "float(exp=3,man=0)",
+    "float(exp=8,man=0,subnormals=false)",
+    "e4m3fn",
+    "binary8(p=3)",
+    "binary8(p=1)",
+    "binary8(p=4,overflow=saturate_maxfloat)",
+    "binary8(p=3,signed=false,overflow=saturate_maxfloat2)",
+    "binary8(p=5,subnormals=false)",
+    "binary(k=12,p=4,overflow=saturate_infty)",
+    "binary(k=16,p=9)",
+    "fixed(wl=8,fl=4)",
+    "fixed(wl=16,fl=8,symmetric=true)",
+    "fixed(wl=32,fl=-3,clamp=false)",
+    "fixed(wl=28,fl=30)",
+];
+
+fn quantizer_cases(rng: &mut Rng, values: &[u32]) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut element_wise: Vec<(String, Quantizer)> = Vec::new();
+    for spec in FORMATS {
+        let format: Format = spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"));
+        for mode in MODES {
+            element_wise.push((spec.to_string(), Quantizer::new(format, mode, 7).unwrap()));
+        }
+    }
+    for (exp, man, lo, hi, saturate) in [
+        (4, 3, 1, 1, false),
+        (5, 0, 2, 3, true),
+        (8, 4, 3, 3, false),
+        (3, 2, 1, 2, true),
+    ] {
+        let format = Format::SuperFp(SuperNormalFloat::new(exp, man, lo, hi, saturate).unwrap());
+        element_wise.push((format.to_string(), Quantizer::nearest(format)));
+    }
+    for (spec, quantizer) in &element_wise {
+        let params = QuantizerParams::new(quantizer);
+        for &x in values {
+            let word = rng.word();
+            let expected = quantizer.quantize_bits(x, word).unwrap();
+            cases.push(Case {
+                what: format!(
+                    "{spec} {:?} x={x:#010x} word={word:#010x}",
+                    quantizer.rounding()
+                ),
+                record: record(0, x, word, 0, &params),
+                expected,
+            });
+        }
+    }
+    // Block formats: one element against a block maximum.
+    for wl in [2u32, 4, 8, 13, 24] {
+        let block = BlockFloatingPoint::new(wl, -1).unwrap();
+        for mode in MODES {
+            let quantizer = Quantizer::new(Format::Block(block), mode, 3).unwrap();
+            let params = QuantizerParams::new(&quantizer);
+            for (i, &x) in values.iter().enumerate() {
+                let max = match i % 3 {
+                    0 => x & 0x7FFF_FFFF,
+                    1 => values[(i * 7919) % values.len()] & 0x7FFF_FFFF,
+                    _ => (x & 0x7FFF_FFFF).saturating_add(rng.word() >> 9),
+                };
+                let max = if max >= 0x7F80_0000 { 0 } else { max };
+                let word = rng.word();
+                let expected =
+                    block.quantize_element(x, BlockFloatingPoint::shared_exponent(max), mode, word);
+                cases.push(Case {
+                    what: format!("block(wl={wl}) {mode:?} x={x:#010x} max={max:#010x}"),
+                    record: record(1, x, max, word, &params),
+                    expected,
+                });
+            }
+        }
+    }
+    cases
+}
+
+fn math_cases(rng: &mut Rng, values: &[u32]) -> Vec<Case> {
+    let none = QuantizerParams::default();
+    let mut cases = Vec::new();
+    type Unary = fn(f32) -> f32;
+    let unary: [(&str, Unary); 5] = [
+        ("sqrt", math::sqrt),
+        ("exp", math::exp),
+        ("log", math::log),
+        ("tanh", math::tanh),
+        ("erf", math::erf),
+    ];
+    let mut arguments = values.to_vec();
+    // Dense coverage of the transcendentals' working ranges.
+    for _ in 0..20_000 {
+        let x = (rng.word() as f32 / u32::MAX as f32 - 0.5) * 40.0;
+        arguments.push(x.to_bits());
+    }
+    for (code, (name, function)) in unary.iter().enumerate() {
+        for &x in &arguments {
+            cases.push(Case {
+                what: format!("{name}({x:#010x})"),
+                record: record(2, x, code as u32, 0, &none),
+                expected: function(f32::from_bits(x)).to_bits(),
+            });
+        }
+    }
+    let binary: [(&str, BinaryOp); 7] = [
+        ("div", BinaryOp::Div),
+        ("pow", BinaryOp::Pow),
+        ("add", BinaryOp::Add),
+        ("sub", BinaryOp::Sub),
+        ("mul", BinaryOp::Mul),
+        ("max", BinaryOp::Max),
+        ("min", BinaryOp::Min),
+    ];
+    for (code, (name, op)) in binary.iter().enumerate() {
+        for (i, &x) in values.iter().enumerate() {
+            let y = if i % 2 == 0 {
+                values[(i * 7919 + 13) % values.len()]
+            } else {
+                // Nearby exponents, so sums cancel and round.
+                (x ^ (rng.word() & 0x80FF_FFFF)).wrapping_add((rng.word() % 3) << 23)
+            };
+            let expected = op.apply(f32::from_bits(x), f32::from_bits(y)).to_bits();
+            cases.push(Case {
+                what: format!("{name}({x:#010x}, {y:#010x})"),
+                record: record(3, x, y, code as u32, &none),
+                expected,
+            });
+        }
+    }
+    for (i, &x) in values.iter().enumerate() {
+        let y = values[(i * 31 + 5) % values.len()];
+        let z = values[(i * 7 + 1) % values.len()] ^ (rng.word() & 0x8000_0000);
+        let expected = math::fma(f32::from_bits(x), f32::from_bits(y), f32::from_bits(z));
+        cases.push(Case {
+            what: format!("fma({x:#010x}, {y:#010x}, {z:#010x})"),
+            record: record(4, x, y, z, &none),
+            expected: expected.to_bits(),
+        });
+    }
+    // Philox against the oracle, and its known answer.
+    for i in 0..4000u32 {
+        let counter = [rng.word(), rng.word(), i, i % 4];
+        let key = [rng.word(), rng.word()];
+        let mut r = record(5, counter[0], counter[1], counter[2], &none);
+        r[4..8].copy_from_slice(&[counter[3], key[0], key[1], i]);
+        cases.push(Case {
+            what: format!("philox({counter:?}, {key:?})[{}]", i & 3),
+            record: r,
+            expected: philox::philox4x32_10(counter, key)[(i & 3) as usize],
+        });
+    }
+    let mut known = record(5, 0, 0, 0, &none);
+    known[4..8].copy_from_slice(&[0, 0, 0, 1]);
+    cases.push(Case {
+        what: "philox known answer word 1".to_string(),
+        record: known,
+        expected: 0xe169c58d,
+    });
+    cases
+}
+
+fn check(cases: &[Case]) {
+    let Some(driver) = compile_driver() else {
+        let required = std::env::var("LOWP_REQUIRE")
+            .map(|list| list.split(',').any(|name| name.trim() == "cxx"))
+            .unwrap_or(false);
+        assert!(!required, "a C++ compiler is required (LOWP_REQUIRE=cxx)");
+        println!("SKIP: no C++ compiler (CXX, c++, g++)");
+        return;
+    };
+    let results = run_driver(&driver, cases);
+    assert_eq!(results.len(), cases.len(), "one result per record");
+    let failures: Vec<String> = cases
+        .iter()
+        .zip(&results)
+        .filter(|(case, got)| !same(**got, case.expected))
+        .map(|(case, got)| {
+            format!(
+                "{}: got {got:#010x}, expected {:#010x}",
+                case.what, case.expected
+            )
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ; first ones:\n{}",
+        failures.len(),
+        cases.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    println!("{} cases agree bit for bit", cases.len());
+}
+
+#[test]
+fn quantizers_of_common_cuh_match_lowp_formats() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let values = inputs(&mut rng);
+    check(&quantizer_cases(&mut rng, &values));
+}
+
+#[test]
+fn math_and_philox_of_the_kernels_match_lowp_formats() {
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let values = inputs(&mut rng);
+    check(&math_cases(&mut rng, &values));
+}
