@@ -1,0 +1,49 @@
+//! The public conformance vectors on the CUDA backend (`--features cuda`): every case the CPU
+//! backend runs (quantize in every family and mode, GEMM in every mode), bit for bit. Without a
+//! driver, NVRTC or device the test prints `SKIP: <reason>` and passes, unless `LOWP_REQUIRE`
+//! contains `cuda`.
+
+#![cfg(feature = "cuda")]
+
+use lowp::BackendError;
+use lowp::conformance::{Manifest, Outcome, run};
+use lowp_cuda::CudaBackend;
+use std::path::Path;
+
+fn required() -> bool {
+    std::env::var("LOWP_REQUIRE")
+        .map(|list| list.split(',').any(|name| name.trim() == "cuda"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn public_vectors_pass_on_cuda() {
+    let backend = match CudaBackend::new() {
+        Ok(backend) => backend,
+        Err(error @ BackendError::Unavailable { .. }) if !required() => {
+            println!("SKIP: {error}");
+            return;
+        }
+        Err(error) => panic!("the cuda backend is required (LOWP_REQUIRE) but failed: {error}"),
+    };
+    println!(
+        "cuda device: {} (compute_{})",
+        backend.device_name(),
+        backend.arch()
+    );
+    let manifest = Manifest::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/manifest.json"),
+    )
+    .expect("vendored manifest loads");
+    let report = run(&manifest, &backend);
+    println!("{report}");
+    assert!(report.passed(), "{report}");
+    // As on the CPU backend, only the layer case (qlinear_forward) waits for the layers issue.
+    let unsupported: Vec<_> = report
+        .cases
+        .iter()
+        .filter(|case| matches!(case.outcome, Outcome::Unsupported { .. }))
+        .map(|case| case.op.as_str())
+        .collect();
+    assert_eq!(unsupported, ["qlinear_forward"], "{report}");
+}
