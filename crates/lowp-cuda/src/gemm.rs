@@ -115,6 +115,59 @@ fn launches(batch: u64, row_tiles: u64) -> impl Iterator<Item = (u64, u64, u64, 
     })
 }
 
+/// The kernel parameters of `spec` for one launch covering every batch entry and row tile (the
+/// backend adjusts `row_tile0` and the output offset per launch): the mul, add and outer
+/// quantizers with their stochastic bits, and the shape and mode.
+pub fn kernel_params(spec: &GemmSpec) -> Result<GemmParams> {
+    spec.validate()?;
+    if [spec.m, spec.k, spec.n]
+        .iter()
+        .any(|&extent| extent > u32::MAX as usize)
+    {
+        return Err(BackendError::Shape(format!(
+            "gemm {}×{}×{}: M, K and N must be below 2^32 on the CUDA backend",
+            spec.m, spec.k, spec.n
+        )));
+    }
+    let stochastic = matches!(spec.rounding, Rounding::Stochastic { .. });
+    let (accumulation, chunk, outer) = match spec.accumulation {
+        Accumulation::Sequential => (ACC_SEQUENTIAL, 1, spec.add),
+        Accumulation::Compensated => (ACC_COMPENSATED, 1, spec.add),
+        Accumulation::Blocked {
+            chunk,
+            outer,
+            outer_bits: _,
+        } => (ACC_BLOCKED, chunk.clamp(1, spec.k.max(1)) as u32, outer),
+    };
+    let outer_bits = match spec.accumulation {
+        Accumulation::Blocked { outer_bits, .. } => outer_bits,
+        _ => spec.add_bits,
+    };
+    let mul = quantizer_params(&spec.mul, spec.rounding, spec.mul_bits)?;
+    let add = quantizer_params(&spec.add, spec.rounding, spec.add_bits)?;
+    let outer = quantizer_params(&outer, spec.rounding, outer_bits)?;
+    let shape = GemmShapeParams {
+        m: spec.m as u32,
+        k: spec.k as u32,
+        n: spec.n as u32,
+        transpose_a: spec.transpose_a as u32,
+        transpose_b: spec.transpose_b as u32,
+        fma: spec.fma as u32,
+        accumulation,
+        chunk,
+        stochastic: stochastic as u32,
+        seed_lo: spec.seed as u32,
+        seed_hi: (spec.seed >> 32) as u32,
+        ..GemmShapeParams::default()
+    };
+    Ok(GemmParams {
+        mul,
+        add,
+        outer,
+        shape,
+    })
+}
+
 impl CudaBackend {
     /// [`lowp_backend::Backend::qgemm`]: checks the spec and buffers, then runs the kernel.
     pub(crate) fn gemm(
@@ -135,46 +188,7 @@ impl CudaBackend {
         if c_len == 0 {
             return Ok(output);
         }
-        if [spec.m, spec.k, spec.n]
-            .iter()
-            .any(|&extent| extent > u32::MAX as usize)
-        {
-            return Err(BackendError::Shape(format!(
-                "gemm {}×{}×{}: M, K and N must be below 2^32 on the CUDA backend",
-                spec.m, spec.k, spec.n
-            )));
-        }
-        let stochastic = matches!(spec.rounding, Rounding::Stochastic { .. });
-        let (accumulation, chunk, outer) = match spec.accumulation {
-            Accumulation::Sequential => (ACC_SEQUENTIAL, 1, spec.add),
-            Accumulation::Compensated => (ACC_COMPENSATED, 1, spec.add),
-            Accumulation::Blocked {
-                chunk,
-                outer,
-                outer_bits: _,
-            } => (ACC_BLOCKED, chunk.clamp(1, spec.k.max(1)) as u32, outer),
-        };
-        let outer_bits = match spec.accumulation {
-            Accumulation::Blocked { outer_bits, .. } => outer_bits,
-            _ => spec.add_bits,
-        };
-        let mul = quantizer_params(&spec.mul, spec.rounding, spec.mul_bits)?;
-        let add = quantizer_params(&spec.add, spec.rounding, spec.add_bits)?;
-        let outer = quantizer_params(&outer, spec.rounding, outer_bits)?;
-        let shape = GemmShapeParams {
-            m: spec.m as u32,
-            k: spec.k as u32,
-            n: spec.n as u32,
-            transpose_a: spec.transpose_a as u32,
-            transpose_b: spec.transpose_b as u32,
-            fma: spec.fma as u32,
-            accumulation,
-            chunk,
-            stochastic: stochastic as u32,
-            seed_lo: spec.seed as u32,
-            seed_hi: (spec.seed >> 32) as u32,
-            ..GemmShapeParams::default()
-        };
+        let params = kernel_params(spec)?;
         let module = self.module(Family::Gemm)?;
         let function = module.function("gemm")?;
         let per_a = (spec.m * spec.k) as u64;
@@ -191,15 +205,13 @@ impl CudaBackend {
         for (b0, entries, row0, rows) in launches(spec.batch as u64, row_tiles) {
             let first_output = b0 * per_c;
             let params = GemmParams {
-                mul,
-                add,
-                outer,
                 shape: GemmShapeParams {
                     row_tile0: row0 as u32,
                     o_lo: first_output as u32,
                     o_hi: (first_output >> 32) as u32,
-                    ..shape
+                    ..params.shape
                 },
+                ..params
             };
             let a_view = a.view(b0 * per_a, entries * per_a);
             let b_view = b.view(b0 * per_b, entries * per_b);

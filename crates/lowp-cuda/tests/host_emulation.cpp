@@ -1,8 +1,13 @@
-// Test-only driver of tests/host_emulation.rs: compiles kernels/common.cuh and kernels/math.cuh as
-// host C++ (the shims below stand in for CUDA's intrinsics; -D__device__= -D__forceinline__=inline
-// -D__constant__= on the command line) and evaluates their functions on records read from stdin.
+// Test-only driver of tests/host_emulation.rs: compiles kernels/common.cuh, kernels/math.cuh and
+// kernels/gemm.cu as host C++ (the shims below stand in for CUDA's intrinsics and execution model;
+// -D__device__= -D__forceinline__=inline -D__constant__= on the command line).
 //
-// A record is 32 little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32
+// `host_emulation gemm` runs the gemm kernel: stdin holds grid x, grid y, grid z, then GemmParams
+// (104 u32), then A and B (the sizes follow from the shape); every block of the grid runs as
+// 16 x 16 std::threads meeting at a barrier for __syncthreads, blocks one after another. C goes
+// to stdout.
+//
+// Otherwise the driver evaluates functions on records read from stdin. A record is 32 little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32
 // result per record goes to stdout.
 //   tag 0: quantize_bits(q, a, word b)
 //   tag 1: block_quantize_element(q.block_wl, a, block max b, q.mode, q.bits, word c)
@@ -12,9 +17,12 @@
 //   tag 5: philox4x32_10((a, b, c, q word 0), key (q words 1, 2)), output word (q word 3) & 3
 
 #include <algorithm>
+#include <barrier>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 using std::max;
 using std::min;
@@ -22,7 +30,14 @@ using std::min;
 struct Dim3Shim {
     unsigned x, y, z;
 };
-static Dim3Shim blockIdx, blockDim, threadIdx;
+static thread_local Dim3Shim blockIdx, blockDim, threadIdx;
+static std::barrier<>* block_barrier = nullptr;
+static inline void __syncthreads() {
+    block_barrier->arrive_and_wait();
+}
+#define __global__
+#define __launch_bounds__(threads)
+#define __shared__ static
 static inline int __clz(int x) {
     return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x));
 }
@@ -46,11 +61,55 @@ static inline float __fsub_rn(float a, float b) {
 static inline float __fmul_rn(float a, float b) {
     return a * b;
 }
+// glibc's fmaf is correctly rounded.
+static inline float __fmaf_rn(float a, float b, float c) {
+    return std::fmaf(a, b, c);
+}
 
 #include "common.cuh"
 #include "math.cuh"
+#include "gemm.cu"
 
 static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
+static_assert(sizeof(GemmParams) == 3 * 112 + 80, "GemmParams layout");
+
+static int run_gemm() {
+    u32 grid[3];
+    GemmParams params;
+    if (std::fread(grid, sizeof(u32), 3, stdin) != 3 || std::fread(&params, sizeof(GemmParams), 1, stdin) != 1) {
+        return 1;
+    }
+    const GemmShape s = params.shape;
+    const size_t batch = grid[2];
+    std::vector<u32> a(batch * s.m * s.k), b(batch * s.k * s.n), c(batch * s.m * s.n, 0xFFFFFFFFu);
+    if (std::fread(a.data(), sizeof(u32), a.size(), stdin) != a.size() || std::fread(b.data(), sizeof(u32), b.size(), stdin) != b.size()) {
+        return 1;
+    }
+    std::barrier<> barrier(GEMM_TILE * GEMM_TILE);
+    block_barrier = &barrier;
+    for (u32 z = 0; z < grid[2]; z++) {
+        for (u32 y = 0; y < grid[1]; y++) {
+            for (u32 x = 0; x < grid[0]; x++) {
+                std::vector<std::thread> threads;
+                for (u32 ty = 0; ty < GEMM_TILE; ty++) {
+                    for (u32 tx = 0; tx < GEMM_TILE; tx++) {
+                        threads.emplace_back([&, x, y, z, tx, ty] {
+                            blockIdx = Dim3Shim{x, y, z};
+                            blockDim = Dim3Shim{GEMM_TILE, GEMM_TILE, 1};
+                            threadIdx = Dim3Shim{tx, ty, 0};
+                            gemm(params, a.data(), b.data(), c.data());
+                        });
+                    }
+                }
+                for (auto& thread : threads) {
+                    thread.join();
+                }
+            }
+        }
+    }
+    std::fwrite(c.data(), sizeof(u32), c.size(), stdout);
+    return 0;
+}
 
 static u32 unary(u32 op, u32 x) {
     switch (op) {
@@ -74,7 +133,10 @@ static u32 binary(u32 op, u32 x, u32 y) {
     }
 }
 
-int main() {
+int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "gemm") == 0) {
+        return run_gemm();
+    }
     u32 record[32];
     while (std::fread(record, sizeof(u32), 32, stdin) == 32) {
         Quantizer q;

@@ -1,15 +1,19 @@
-//! Bit-exactness of the CUDA port without a GPU: compiles `kernels/common.cuh` and
-//! `kernels/math.cuh` as host C++ (the driver `tests/host_emulation.cpp` shims CUDA's intrinsics)
-//! with the system C++ compiler, runs the quantizers, Philox and the portable math over many
-//! inputs (every format family and rounding mode, stochastic rounding with Philox words, NaN,
-//! ±Inf, subnormals, ties, overflow boundaries) and compares each result with lowp-formats'
-//! scalar oracle bit for bit (any NaN equals any NaN). Prints `SKIP` and passes when no C++
+//! Bit-exactness of the CUDA port without a GPU: compiles `kernels/common.cuh`,
+//! `kernels/math.cuh` and `kernels/gemm.cu` as host C++ (the driver `tests/host_emulation.cpp`
+//! shims CUDA's intrinsics, and runs each thread block of the gemm kernel as 256 threads meeting
+//! at a barrier) with the system C++ compiler, runs the quantizers, Philox, the portable math and
+//! the tiled GEMM kernel over many inputs (every format family and rounding mode, stochastic
+//! rounding with Philox words, NaN, ±Inf, subnormals, ties, overflow boundaries; every GEMM
+//! accumulation mode, transposes, ragged tiles, batches) and compares each result with
+//! lowp-formats' scalar oracle bit for bit (any NaN equals any NaN). Prints `SKIP` and passes when no C++
 //! compiler is found (`CXX`, else `c++`, else `g++`), unless `LOWP_REQUIRE` names `cxx`.
 
 #![cfg(not(target_arch = "wasm32"))]
 
+use lowp_cuda::gemm::{BLOCK, kernel_params};
 use lowp_cuda::params::QuantizerParams;
 use lowp_formats::block::BlockFloatingPoint;
+use lowp_formats::gemm::{self, Accumulation, GemmSpec};
 use lowp_formats::{Format, Quantizer, Rounding, SuperNormalFloat, math, ops::BinaryOp, philox};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,7 +38,8 @@ fn record(tag: u32, a: u32, b: u32, c: u32, quantizer: &QuantizerParams) -> [u32
 
 /// Compiles the driver, or `None` when no C++ compiler runs.
 fn compile_driver() -> Option<PathBuf> {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lowp_cuda_host_emulation");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("lowp_cuda_host_emulation_{}", std::process::id()));
     let candidates: Vec<String> = std::env::var("CXX")
         .into_iter()
         .chain(["c++".to_string(), "g++".to_string()])
@@ -42,7 +47,8 @@ fn compile_driver() -> Option<PathBuf> {
     for compiler in candidates {
         let status = Command::new(&compiler)
             .args([
-                "-std=c++17",
+                "-std=c++20",
+                "-pthread",
                 "-O2",
                 "-ffp-contract=off",
                 "-Wall",
@@ -328,13 +334,23 @@ fn math_cases(rng: &mut Rng, values: &[u32]) -> Vec<Case> {
     cases
 }
 
-fn check(cases: &[Case]) {
-    let Some(driver) = compile_driver() else {
+/// The compiled driver, or `None` after printing `SKIP` (no C++ compiler, and `LOWP_REQUIRE`
+/// does not name `cxx`).
+fn driver() -> Option<PathBuf> {
+    static DRIVER: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let driver = DRIVER.get_or_init(compile_driver).clone();
+    if driver.is_none() {
         let required = std::env::var("LOWP_REQUIRE")
             .map(|list| list.split(',').any(|name| name.trim() == "cxx"))
             .unwrap_or(false);
         assert!(!required, "a C++ compiler is required (LOWP_REQUIRE=cxx)");
         println!("SKIP: no C++ compiler (CXX, c++, g++)");
+    }
+    driver
+}
+
+fn check(cases: &[Case]) {
+    let Some(driver) = driver() else {
         return;
     };
     let results = run_driver(&driver, cases);
@@ -377,4 +393,127 @@ fn math_and_philox_of_the_kernels_match_lowp_formats() {
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     let values = inputs(&mut rng);
     check(&math_cases(&mut rng, &values));
+}
+
+/// Runs the gemm kernel of `spec` on the host emulation over one grid covering the whole batch.
+fn emulate_gemm(driver: &Path, spec: &GemmSpec, a: &[f32], b: &[f32]) -> Vec<u32> {
+    let params = kernel_params(spec).expect("valid spec");
+    let grid = [
+        (spec.n as u32).div_ceil(BLOCK),
+        (spec.m as u32).div_ceil(BLOCK),
+        spec.batch as u32,
+    ];
+    let mut input: Vec<u8> = Vec::new();
+    for word in grid {
+        input.extend_from_slice(&word.to_le_bytes());
+    }
+    input.extend_from_slice(bytemuck::bytes_of(&params));
+    for value in a.iter().chain(b) {
+        input.extend_from_slice(&value.to_bits().to_le_bytes());
+    }
+    let mut child = Command::new(driver)
+        .arg("gemm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("driver starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input).expect("write gemm input"));
+    let output = child.wait_with_output().expect("driver runs");
+    writer.join().expect("writer");
+    assert!(output.status.success(), "gemm driver failed");
+    output
+        .stdout
+        .chunks_exact(4)
+        .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        .collect()
+}
+
+/// GEMM operands: magnitudes between 2^-6 and 2^3 with both signs, a few zeros, subnormals,
+/// infinities and NaNs.
+fn gemm_operand(rng: &mut Rng, len: usize) -> Vec<f32> {
+    (0..len)
+        .map(|_| {
+            let word = rng.word();
+            match word % 97 {
+                0 => 0.0,
+                1 => f32::from_bits(word >> 10),
+                2 if len > 200 => f32::INFINITY,
+                3 if len > 200 => f32::NAN,
+                _ => f32::from_bits(
+                    (word & 0x8000_0000) | ((121 + (word >> 8) % 10) << 23) | (word & 0x7F_FFFF),
+                ),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn tiled_gemm_kernel_matches_the_reference_in_every_mode() {
+    let Some(driver) = driver() else {
+        return;
+    };
+    let mut rng = Rng(0x5851_F42D_4C95_7F2D);
+    let format = |spec: &str| -> Format { spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}")) };
+    let shapes = [
+        (2, 66, 21, 65),
+        (1, 1, 130, 3),
+        (3, 5, 16, 65),
+        (1, 64, 1, 64),
+    ];
+    let formats = [
+        ("e4m3", "fp16"),
+        ("bf16", "fp32"),
+        ("fixed(wl=12,fl=6)", "float(exp=6,man=5,subnormals=false)"),
+        ("block(wl=6,dim=-1)", "binary8(p=4)"),
+    ];
+    let mut checked = 0;
+    for (case, &(batch, m, k, n)) in shapes.iter().enumerate() {
+        for (transpose_a, transpose_b) in
+            [(false, false), (true, false), (false, true), (true, true)]
+        {
+            for mode in [
+                "separate",
+                "fma",
+                "compensated",
+                "compensated-fma",
+                "blocked",
+            ] {
+                let (mul, add) = formats[(case + checked) % formats.len()];
+                let mut spec = GemmSpec::new(batch, m, k, n, format(mul), format(add));
+                spec.transpose_a = transpose_a;
+                spec.transpose_b = transpose_b;
+                spec.fma = mode.ends_with("fma");
+                spec.accumulation = match mode {
+                    "compensated" | "compensated-fma" => Accumulation::Compensated,
+                    "blocked" => Accumulation::Blocked {
+                        chunk: 5,
+                        outer: format("fp32"),
+                        outer_bits: 9,
+                    },
+                    _ => Accumulation::Sequential,
+                };
+                if checked % 2 == 1 {
+                    spec.rounding = Rounding::Stochastic { bits: 10 };
+                    spec.mul_bits = 7;
+                    spec.add_bits = 13;
+                    spec.seed = rng.next();
+                }
+                let a = gemm_operand(&mut rng, batch * m * k);
+                let b = gemm_operand(&mut rng, batch * k * n);
+                let expected = gemm::reference(&a, &b, &spec).expect("reference");
+                let got = emulate_gemm(&driver, &spec, &a, &b);
+                assert_eq!(got.len(), expected.len());
+                for (i, (&got, expected)) in got.iter().zip(&expected).enumerate() {
+                    assert!(
+                        same(got, expected.to_bits()),
+                        "{spec:?}: element {i}: got {got:#010x}, expected {:#010x}",
+                        expected.to_bits()
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    println!("{checked} GEMM configurations agree bit for bit");
 }
