@@ -4,7 +4,7 @@
 #   scripts/gpu-check.sh prepare     # here, on the build machine (no GPU needed)
 #   scripts/gpu-check.sh [OUTDIR]    # on the GPU machine; OUTDIR defaults to $OUT
 #
-# What it runs (logs and JSON go to OUTDIR; it stops at the first failure):
+# What it runs (logs and JSON go to OUTDIR; every step runs, the exit status is 1 if any failed):
 #   1. the whole conformance suite on cuda and on wgpu (`lowp --backend B conformance`), and the
 #      CUDA conformance test (tests/cuda_conformance.rs), with LOWP_REQUIRE=cuda,wgpu;
 #   2. the primitive tests of tests/backends.rs (every body on cpu, wgpu and cuda, LOWP_REQUIRE);
@@ -18,7 +18,8 @@
 #
 #   1. here, once per change:   scripts/gpu-check.sh prepare
 #        builds `lowp` and the test binaries `backends` and `cuda_conformance` into .gpu-bin/
-#        (stripped), adds /.gpu-bin/, /.gl/, /.nvrtc/ and /.whl/ to .git/info/exclude, and
+#        (stripped; CARGO_TARGET_DIR as in .ci/run), adds /.gpu-bin/, /.gl/, /.nvrtc/ and /.whl/
+#        to git's info/exclude, and
 #        downloads the Vulkan/EGL loader packages into .gl/ (the device README's "Headless
 #        rendering" recipe; wgpu needs libvulkan1 there);
 #   2. from the session, the device tool:
@@ -39,9 +40,11 @@ ROOT=$(pwd)
 BIN="$ROOT/.gpu-bin"
 
 exclude() {
-    local pattern
+    local pattern file
+    file=$(git rev-parse --git-path info/exclude)
+    mkdir -p "$(dirname "$file")"
     for pattern in /.gpu-bin/ /.gl/ /.nvrtc/ /.whl/; do
-        grep -qxF "$pattern" .git/info/exclude 2>/dev/null || echo "$pattern" >>.git/info/exclude
+        grep -qxF "$pattern" "$file" 2>/dev/null || echo "$pattern" >>"$file"
     done
 }
 
@@ -125,6 +128,15 @@ find_nvrtc() {
     fi
     echo ""
 }
+# libcuda: the driver's folder when the loader's cache does not list it.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
+    for dir in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu; do
+        if [ -e "$dir/libcuda.so.1" ]; then
+            export LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+            break
+        fi
+    done
+fi
 NVRTC_DIR=$(find_nvrtc)
 if [ -z "$NVRTC_DIR" ]; then
     note "FAIL: no libnvrtc.so.13 found (see the header of this script)"
