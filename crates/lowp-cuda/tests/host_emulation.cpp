@@ -7,6 +7,11 @@
 // 16 x 16 std::threads meeting at a barrier for __syncthreads, blocks one after another. C goes
 // to stdout.
 //
+// `host_emulation block` runs the block kernels as the backend launches them: stdin holds the
+// element count, the number of blocks and the number of chunks, then one BlockParams (36 u32) per
+// chunk, then the values. block_max runs over every chunk (256 std::threads per thread block:
+// shared memory, barrier, atomics), then block_apply over every chunk. The result goes to stdout.
+//
 // Otherwise the driver evaluates functions on records read from stdin. A record is 32 little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32
 // result per record goes to stdout.
 //   tag 0: quantize_bits(q, a, word b)
@@ -17,6 +22,7 @@
 //   tag 5: philox4x32_10((a, b, c, q word 0), key (q words 1, 2)), output word (q word 3) & 3
 
 #include <algorithm>
+#include <atomic>
 #include <barrier>
 #include <cmath>
 #include <cstdio>
@@ -38,6 +44,14 @@ static inline void __syncthreads() {
 #define __global__
 #define __launch_bounds__(threads)
 #define __shared__ static
+// atomicMax on 32-bit words shared by the emulated threads.
+static inline unsigned atomicMax(unsigned* address, unsigned value) {
+    std::atomic_ref<unsigned> word(*address);
+    unsigned old = word.load();
+    while (old < value && !word.compare_exchange_weak(old, value)) {
+    }
+    return old;
+}
 static inline int __clz(int x) {
     return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x));
 }
@@ -69,6 +83,7 @@ static inline float __fmaf_rn(float a, float b, float c) {
 #include "common.cuh"
 #include "math.cuh"
 #include "gemm.cu"
+#include "block.cu"
 
 static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
 static_assert(sizeof(GemmParams) == 3 * 112 + 80, "GemmParams layout");
@@ -133,9 +148,61 @@ static u32 binary(u32 op, u32 x, u32 y) {
     }
 }
 
+static_assert(sizeof(BlockParams) == 144, "BlockParams layout");
+
+// Runs `body` as every thread of a grid of `blocks` 1-D thread blocks of WORKGROUP_SIZE threads,
+// one block after another.
+template <typename Body>
+static void run_grid(u32 blocks, const Body& body) {
+    std::barrier<> barrier(WORKGROUP_SIZE);
+    block_barrier = &barrier;
+    for (u32 x = 0; x < blocks; x++) {
+        std::vector<std::thread> threads;
+        for (u32 t = 0; t < WORKGROUP_SIZE; t++) {
+            threads.emplace_back([&, x, t] {
+                blockIdx = Dim3Shim{x, 0, 0};
+                blockDim = Dim3Shim{WORKGROUP_SIZE, 1, 1};
+                threadIdx = Dim3Shim{t, 0, 0};
+                body();
+            });
+        }
+        for (auto& thread : threads) {
+            thread.join();
+        }
+    }
+}
+
+static int run_block() {
+    u32 header[3];
+    if (std::fread(header, sizeof(u32), 3, stdin) != 3) {
+        return 1;
+    }
+    std::vector<BlockParams> chunks(header[2]);
+    std::vector<u32> source(header[0]), maxima(header[1], 0u), result(header[0], 0xFFFFFFFFu);
+    if (std::fread(chunks.data(), sizeof(BlockParams), chunks.size(), stdin) != chunks.size() ||
+        std::fread(source.data(), sizeof(u32), source.size(), stdin) != source.size()) {
+        return 1;
+    }
+    for (const auto& params : chunks) {
+        const u32 start = params.dispatch.base_lo;
+        const u32 blocks = (params.dispatch.count + WORKGROUP_SIZE - 1) / WORKGROUP_SIZE;
+        run_grid(blocks, [&] { block_max(params, source.data() + start, maxima.data()); });
+    }
+    for (const auto& params : chunks) {
+        const u32 start = params.dispatch.base_lo;
+        const u32 blocks = (params.dispatch.count + WORKGROUP_SIZE - 1) / WORKGROUP_SIZE;
+        run_grid(blocks, [&] { block_apply(params, source.data() + start, maxima.data(), result.data() + start); });
+    }
+    std::fwrite(result.data(), sizeof(u32), result.size(), stdout);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "gemm") == 0) {
         return run_gemm();
+    }
+    if (argc > 1 && std::strcmp(argv[1], "block") == 0) {
+        return run_block();
     }
     u32 record[32];
     while (std::fread(record, sizeof(u32), 32, stdin) == 32) {

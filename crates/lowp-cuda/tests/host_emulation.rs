@@ -11,7 +11,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use lowp_cuda::gemm::{BLOCK, kernel_params};
-use lowp_cuda::params::QuantizerParams;
+use lowp_cuda::params::{BlockLayoutParams, BlockParams, DispatchParams, QuantizerParams};
 use lowp_formats::block::BlockFloatingPoint;
 use lowp_formats::gemm::{self, Accumulation, GemmSpec};
 use lowp_formats::{Format, Quantizer, Rounding, SuperNormalFloat, math, ops::BinaryOp, philox};
@@ -395,6 +395,26 @@ fn math_and_philox_of_the_kernels_match_lowp_formats() {
     check(&math_cases(&mut rng, &values));
 }
 
+/// Runs the driver in `mode` on `input`, returning its output words.
+fn run_mode(driver: &Path, mode: &str, input: Vec<u8>) -> Vec<u32> {
+    let mut child = Command::new(driver)
+        .arg(mode)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("driver starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input).expect("write input"));
+    let output = child.wait_with_output().expect("driver runs");
+    writer.join().expect("writer");
+    assert!(output.status.success(), "{mode} driver failed");
+    output
+        .stdout
+        .chunks_exact(4)
+        .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        .collect()
+}
+
 /// Runs the gemm kernel of `spec` on the host emulation over one grid covering the whole batch.
 fn emulate_gemm(driver: &Path, spec: &GemmSpec, a: &[f32], b: &[f32]) -> Vec<u32> {
     let params = kernel_params(spec).expect("valid spec");
@@ -411,22 +431,7 @@ fn emulate_gemm(driver: &Path, spec: &GemmSpec, a: &[f32], b: &[f32]) -> Vec<u32
     for value in a.iter().chain(b) {
         input.extend_from_slice(&value.to_bits().to_le_bytes());
     }
-    let mut child = Command::new(driver)
-        .arg("gemm")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("driver starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(&input).expect("write gemm input"));
-    let output = child.wait_with_output().expect("driver runs");
-    writer.join().expect("writer");
-    assert!(output.status.success(), "gemm driver failed");
-    output
-        .stdout
-        .chunks_exact(4)
-        .map(|bytes| u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-        .collect()
+    run_mode(driver, "gemm", input)
 }
 
 /// GEMM operands: magnitudes between 2^-6 and 2^3 with both signs, a few zeros, subnormals,
@@ -516,4 +521,102 @@ fn tiled_gemm_kernel_matches_the_reference_in_every_mode() {
         }
     }
     println!("{checked} GEMM configurations agree bit for bit");
+}
+
+/// The block kernels over `values` (shape `shape`) in chunks of `chunk` elements, launched as the
+/// backend launches them (block layout per chunk from `BlockLayoutParams::for_chunk`).
+fn emulate_block(
+    driver: &Path,
+    quantizer: &Quantizer,
+    shape: &[usize],
+    values: &[f32],
+    chunk: usize,
+) -> Vec<u32> {
+    let Format::Block(block) = quantizer.format() else {
+        panic!("a block format");
+    };
+    let (inner, extent) = if block.dim() < 0 {
+        (1u64, 1u64)
+    } else {
+        let axis = block.dim() as usize;
+        let inner: usize = shape[axis + 1..].iter().product();
+        (inner.max(1) as u64, shape[axis].max(1) as u64)
+    };
+    let params = QuantizerParams::new(quantizer);
+    let starts: Vec<usize> = (0..values.len()).step_by(chunk).collect();
+    let mut input: Vec<u8> = Vec::new();
+    for word in [values.len(), extent as usize, starts.len()] {
+        input.extend_from_slice(&(word as u32).to_le_bytes());
+    }
+    for &start in &starts {
+        let count = chunk.min(values.len() - start);
+        let chunk_params = BlockParams {
+            dispatch: DispatchParams {
+                count: count as u32,
+                row_width: count.div_ceil(256) as u32 * 256,
+                base_lo: start as u32,
+                base_hi: 0,
+            },
+            quantizer: params,
+            blocks: BlockLayoutParams::for_chunk(start as u64, inner, extent),
+        };
+        input.extend_from_slice(bytemuck::bytes_of(&chunk_params));
+    }
+    for value in values {
+        input.extend_from_slice(&value.to_bits().to_le_bytes());
+    }
+    run_mode(driver, "block", input)
+}
+
+#[test]
+fn block_kernels_match_quantize_slice() {
+    let Some(driver) = driver() else {
+        return;
+    };
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let shape = [3usize, 5, 70];
+    let len: usize = shape.iter().product();
+    let mut checked = 0;
+    for dim in [-1, 0, 1, 2] {
+        for (wl, mode) in [
+            (8, Rounding::Nearest),
+            (4, Rounding::Stochastic { bits: 11 }),
+            (13, Rounding::TowardZero),
+            (2, Rounding::Odd),
+        ] {
+            let mut values: Vec<f32> = (0..len)
+                .map(|_| {
+                    let word = rng.word();
+                    f32::from_bits(
+                        (word & 0x8000_0000)
+                            | ((110 + (word >> 8) % 30) << 23)
+                            | (word & 0x7F_FFFF),
+                    )
+                })
+                .collect();
+            // Specials: a NaN, an Inf, zeros and a subnormal; one all-zero row along the last axis.
+            values[3] = f32::NAN;
+            values[77] = f32::NEG_INFINITY;
+            values[140] = -0.0;
+            values[200] = f32::from_bits(5);
+            for value in &mut values[280..350] {
+                *value = 0.0;
+            }
+            let format = Format::Block(BlockFloatingPoint::new(wl, dim).unwrap());
+            let quantizer = Quantizer::new(format, mode, rng.next()).unwrap();
+            let expected = quantizer.quantize_slice(&values, &shape).unwrap();
+            for chunk in [len, 333, 256] {
+                let got = emulate_block(&driver, &quantizer, &shape, &values, chunk);
+                for (i, (&got, expected)) in got.iter().zip(&expected).enumerate() {
+                    assert!(
+                        same(got, expected.to_bits()),
+                        "block(wl={wl},dim={dim}) {mode:?} chunk {chunk}: element {i}: got {got:#010x}, expected {:#010x}",
+                        expected.to_bits()
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    println!("{checked} block quantizations agree bit for bit");
 }
