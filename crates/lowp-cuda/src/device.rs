@@ -271,8 +271,9 @@ impl CudaBackend {
         (0..len.div_ceil(CHUNK)).map(move |i| (i * CHUNK, CHUNK.min(len - i * CHUNK)))
     }
 
-    /// The dispatch parameters of the chunk `(start, count)`.
-    pub(crate) fn dispatch(start: u64, count: u64) -> DispatchParams {
+    /// The dispatch parameters of the chunk `(start, count)` of an element-wise launch (one
+    /// thread per element in blocks of 256).
+    pub fn dispatch(start: u64, count: u64) -> DispatchParams {
         DispatchParams {
             count: count as u32,
             row_width: count.div_ceil(u64::from(WORKGROUP_SIZE)) as u32 * WORKGROUP_SIZE,

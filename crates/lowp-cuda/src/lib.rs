@@ -41,7 +41,7 @@ pub mod gemm;
 #[cfg(not(target_arch = "wasm32"))]
 mod movement;
 #[cfg(not(target_arch = "wasm32"))]
-mod ops;
+pub mod ops;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use device::{CudaBackend, CudaBuffer};

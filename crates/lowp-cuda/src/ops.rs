@@ -36,7 +36,7 @@ fn check_len(name: &str, buffer: &CudaBuffer, shape: &[usize]) -> Result<()> {
 }
 
 /// The code of `op` (`OP_*` in ops.cu).
-fn unary_code(op: UnaryOp) -> u32 {
+pub fn unary_code(op: UnaryOp) -> u32 {
     match op {
         UnaryOp::Neg => 0,
         UnaryOp::Abs => 1,
@@ -49,7 +49,7 @@ fn unary_code(op: UnaryOp) -> u32 {
 }
 
 /// The code of `op` (`OP_*` in ops.cu).
-fn binary_code(op: BinaryOp) -> u32 {
+pub fn binary_code(op: BinaryOp) -> u32 {
     match op {
         BinaryOp::Add => 0,
         BinaryOp::Sub => 1,
@@ -63,6 +63,57 @@ fn binary_code(op: BinaryOp) -> u32 {
         BinaryOp::Less => 9,
         BinaryOp::LessEqual => 10,
         BinaryOp::Equal => 11,
+    }
+}
+
+/// The parameters of one launch of an ops.cu kernel over the chunk `(start, count)`: operation
+/// code `op` and the output quantizer (`None`, or a block format, which the kernels leave to the
+/// block kernels: `apply_quantizer` = 0).
+pub fn ops_params(op: u32, quantizer: Option<&Quantizer>, start: u64, count: u64) -> OpsParams {
+    let (quantizer, apply_quantizer) = match quantizer {
+        Some(q) if !matches!(q.format(), Format::Block(_)) => (QuantizerParams::new(q), 1),
+        _ => (QuantizerParams::default(), 0),
+    };
+    OpsParams {
+        dispatch: CudaBackend::dispatch(start, count),
+        quantizer,
+        op,
+        apply_quantizer,
+        opaque: 0,
+        pad0: 0,
+    }
+}
+
+/// The parameters of one launch of the reduce kernel over the output chunk `(start, count)`:
+/// `len` steps along the reduced axis, `inner` elements after it, per-step quantizer (element-wise
+/// formats only).
+pub fn reduce_params(
+    op: ReduceOp,
+    len: usize,
+    inner: usize,
+    quantizer: Option<&Quantizer>,
+    start: u64,
+    count: u64,
+) -> ReduceParams {
+    let (quantizer, apply_quantizer) = match quantizer {
+        Some(q) => (QuantizerParams::new(q), 1),
+        None => (QuantizerParams::default(), 0),
+    };
+    ReduceParams {
+        dispatch: CudaBackend::dispatch(start, count),
+        quantizer,
+        op: match op {
+            ReduceOp::Sum => 0,
+            ReduceOp::Mean => 1,
+            ReduceOp::Max => 2,
+        },
+        apply_quantizer,
+        opaque: 0,
+        len: len as u32,
+        len_bits: (len as f32).to_bits(),
+        inner: inner.max(1) as u32,
+        pad0: 0,
+        pad1: 0,
     }
 }
 
@@ -86,19 +137,8 @@ impl CudaBackend {
         let module = self.module(Family::Ops)?;
         let function = module.function(kernel)?;
         let block = quantizer.is_some_and(|q| matches!(q.format(), Format::Block(_)));
-        let (quantizer_params, apply_quantizer) = match quantizer {
-            Some(q) if !block => (QuantizerParams::new(q), 1),
-            _ => (QuantizerParams::default(), 0),
-        };
         for (start, count) in Self::chunks(len) {
-            let params = OpsParams {
-                dispatch: Self::dispatch(start, count),
-                quantizer: quantizer_params,
-                op,
-                apply_quantizer,
-                opaque: 0,
-                pad0: 0,
-            };
+            let params = ops_params(op, quantizer, start, count);
             let a = inputs[0].view(start, count);
             let b = inputs[1].view(start, count);
             let c = inputs[2].view(start, count);
@@ -205,29 +245,9 @@ impl CudaBackend {
         }
         let module = self.module(Family::Reduce)?;
         let function = module.function("reduce")?;
-        let (quantizer_params, apply_quantizer) = match quantizer {
-            Some(q) => (QuantizerParams::new(q), 1),
-            None => (QuantizerParams::default(), 0),
-        };
-        let code = match op {
-            ReduceOp::Sum => 0,
-            ReduceOp::Mean => 1,
-            ReduceOp::Max => 2,
-        };
         let source = x.view(0, x.len as u64);
         for (start, count) in Self::chunks(outputs) {
-            let params = ReduceParams {
-                dispatch: Self::dispatch(start, count),
-                quantizer: quantizer_params,
-                op: code,
-                apply_quantizer,
-                opaque: 0,
-                len: len as u32,
-                len_bits: (len as f32).to_bits(),
-                inner: inner.max(1) as u32,
-                pad0: 0,
-                pad1: 0,
-            };
+            let params = reduce_params(op, len, inner, quantizer, start, count);
             let mut result = output.view_mut(start, count);
             // SAFETY: reads the whole input; writes `count` outputs.
             unsafe {

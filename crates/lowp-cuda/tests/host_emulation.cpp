@@ -12,6 +12,12 @@
 // chunk, then the values. block_max runs over every chunk (256 std::threads per thread block:
 // shared memory, barrier, atomics), then block_apply over every chunk. The result goes to stdout.
 //
+// `host_emulation ops` runs one ops.cu kernel: stdin holds the kernel (0 unary, 1 binary,
+// 2 select) and the element count, then OpsParams (36 u32), then the arrays a, b and c.
+// `host_emulation reduce` runs reduce.cu: stdin holds the output count and the input length,
+// then ReduceParams (40 u32), then the input. Their threads run one after another (these kernels
+// do not synchronise). The result goes to stdout.
+//
 // Otherwise the driver evaluates functions on records read from stdin. A record is 32 little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32
 // result per record goes to stdout.
 //   tag 0: quantize_bits(q, a, word b)
@@ -84,6 +90,9 @@ static inline float __fmaf_rn(float a, float b, float c) {
 #include "math.cuh"
 #include "gemm.cu"
 #include "block.cu"
+// ops.cu and reduce.cu compile together with math.cuh (included above).
+#include "ops.cu"
+#include "reduce.cu"
 
 static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
 static_assert(sizeof(GemmParams) == 3 * 112 + 80, "GemmParams layout");
@@ -126,7 +135,7 @@ static int run_gemm() {
     return 0;
 }
 
-static u32 unary(u32 op, u32 x) {
+static u32 math_unary(u32 op, u32 x) {
     switch (op) {
         case 0: return b(math_sqrt(f(x)));
         case 1: return b(math_exp(f(x)));
@@ -136,7 +145,7 @@ static u32 unary(u32 op, u32 x) {
     }
 }
 
-static u32 binary(u32 op, u32 x, u32 y) {
+static u32 math_binary(u32 op, u32 x, u32 y) {
     switch (op) {
         case 0: return b(math_div(f(x), f(y)));
         case 1: return b(math_pow(f(x), f(y)));
@@ -197,7 +206,69 @@ static int run_block() {
     return 0;
 }
 
+static_assert(sizeof(OpsParams) == 144, "OpsParams layout");
+static_assert(sizeof(ReduceParams) == 160, "ReduceParams layout");
+
+// Runs `body` as every thread of `threads` threads in 1-D blocks of WORKGROUP_SIZE, one after
+// another (for kernels without __syncthreads).
+template <typename Body>
+static void run_sequential(u32 threads, const Body& body) {
+    for (u32 x = 0; x * WORKGROUP_SIZE < threads; x++) {
+        for (u32 t = 0; t < WORKGROUP_SIZE; t++) {
+            blockIdx = Dim3Shim{x, 0, 0};
+            blockDim = Dim3Shim{WORKGROUP_SIZE, 1, 1};
+            threadIdx = Dim3Shim{t, 0, 0};
+            body();
+        }
+    }
+}
+
+static int run_ops() {
+    u32 header[2];
+    OpsParams params;
+    if (std::fread(header, sizeof(u32), 2, stdin) != 2 || std::fread(&params, sizeof(OpsParams), 1, stdin) != 1) {
+        return 1;
+    }
+    const u32 count = header[1];
+    std::vector<u32> a(count), b(count), c(count), result(count, 0xFFFFFFFFu);
+    for (auto* input : {&a, &b, &c}) {
+        if (std::fread(input->data(), sizeof(u32), count, stdin) != count) {
+            return 1;
+        }
+    }
+    run_sequential(count, [&] {
+        switch (header[0]) {
+            case 0: unary(params, a.data(), b.data(), c.data(), result.data()); break;
+            case 1: binary(params, a.data(), b.data(), c.data(), result.data()); break;
+            default: select_values(params, a.data(), b.data(), c.data(), result.data());
+        }
+    });
+    std::fwrite(result.data(), sizeof(u32), result.size(), stdout);
+    return 0;
+}
+
+static int run_reduce() {
+    u32 header[2];
+    ReduceParams params;
+    if (std::fread(header, sizeof(u32), 2, stdin) != 2 || std::fread(&params, sizeof(ReduceParams), 1, stdin) != 1) {
+        return 1;
+    }
+    std::vector<u32> source(header[1]), result(header[0], 0xFFFFFFFFu);
+    if (std::fread(source.data(), sizeof(u32), source.size(), stdin) != source.size()) {
+        return 1;
+    }
+    run_sequential(header[0], [&] { reduce(params, source.data(), result.data()); });
+    std::fwrite(result.data(), sizeof(u32), result.size(), stdout);
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "ops") == 0) {
+        return run_ops();
+    }
+    if (argc > 1 && std::strcmp(argv[1], "reduce") == 0) {
+        return run_reduce();
+    }
     if (argc > 1 && std::strcmp(argv[1], "gemm") == 0) {
         return run_gemm();
     }
@@ -213,8 +284,8 @@ int main(int argc, char** argv) {
         switch (tag) {
             case 0: out = quantize_bits(q, a, b_); break;
             case 1: out = block_quantize_element(q.block_wl, a, b_, q.mode, q.bits, c); break;
-            case 2: out = unary(b_, a); break;
-            case 3: out = binary(c, a, b_); break;
+            case 2: out = math_unary(b_, a); break;
+            case 3: out = math_binary(c, a, b_); break;
             case 4: out = b(math_fma(f(a), f(b_), f(c))); break;
             default: {
                 const vec4<u32> words = philox4x32_10(vec4<u32>(a, b_, c, record[4]), vec2<u32>(record[5], record[6]));

@@ -11,9 +11,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use lowp_cuda::gemm::{BLOCK, kernel_params};
+use lowp_cuda::ops::{binary_code, ops_params, reduce_params, unary_code};
 use lowp_cuda::params::{BlockLayoutParams, BlockParams, DispatchParams, QuantizerParams};
 use lowp_formats::block::BlockFloatingPoint;
 use lowp_formats::gemm::{self, Accumulation, GemmSpec};
+use lowp_formats::ops::{ReduceOp, UnaryOp, reduce_reference};
 use lowp_formats::{Format, Quantizer, Rounding, SuperNormalFloat, math, ops::BinaryOp, philox};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -619,4 +621,149 @@ fn block_kernels_match_quantize_slice() {
         }
     }
     println!("{checked} block quantizations agree bit for bit");
+}
+
+fn words_of(values: &[f32]) -> impl Iterator<Item = u8> + '_ {
+    values
+        .iter()
+        .flat_map(|value| value.to_bits().to_le_bytes())
+}
+
+#[test]
+fn ops_and_reduce_kernels_match_lowp_formats() {
+    let Some(driver) = driver() else {
+        return;
+    };
+    let mut rng = Rng(0x6A09_E667_F3BC_C908);
+    let values: Vec<f32> = inputs(&mut rng).into_iter().map(f32::from_bits).collect();
+    let others: Vec<f32> = (0..values.len())
+        .map(|i| values[(i * 7919 + 11) % values.len()])
+        .collect();
+    let count = values.len();
+    let quantizers = [
+        None,
+        Some(
+            Quantizer::new(
+                "e4m3".parse().unwrap(),
+                Rounding::Stochastic { bits: 5 },
+                99,
+            )
+            .unwrap(),
+        ),
+        Some(Quantizer::nearest("fixed(wl=10,fl=3)".parse().unwrap())),
+    ];
+    let run_ops = |kernel: u32, op: u32, quantizer: Option<&Quantizer>, arrays: [&[f32]; 3]| {
+        let mut input: Vec<u8> = Vec::new();
+        input.extend_from_slice(&kernel.to_le_bytes());
+        input.extend_from_slice(&(count as u32).to_le_bytes());
+        input.extend_from_slice(bytemuck::bytes_of(&ops_params(
+            op,
+            quantizer,
+            0,
+            count as u64,
+        )));
+        for array in arrays {
+            input.extend(words_of(array));
+        }
+        run_mode(&driver, "ops", input)
+    };
+    let finish = |value: f32, i: usize, quantizer: Option<&Quantizer>| -> u32 {
+        match quantizer {
+            Some(q) => q.quantize_bits(value.to_bits(), q.word(i as u64)).unwrap(),
+            None => value.to_bits(),
+        }
+    };
+    for quantizer in &quantizers {
+        let quantizer = quantizer.as_ref();
+        for op in [
+            UnaryOp::Neg,
+            UnaryOp::Abs,
+            UnaryOp::Sqrt,
+            UnaryOp::Exp,
+            UnaryOp::Log,
+            UnaryOp::Tanh,
+            UnaryOp::Erf,
+        ] {
+            let got = run_ops(0, unary_code(op), quantizer, [&values, &values, &values]);
+            for (i, &x) in values.iter().enumerate() {
+                let expected = finish(op.apply(x), i, quantizer);
+                assert!(
+                    same(got[i], expected),
+                    "{op:?} {quantizer:?} element {i}: got {:#010x}, expected {expected:#010x}",
+                    got[i]
+                );
+            }
+        }
+        for op in [
+            BinaryOp::Add,
+            BinaryOp::Sub,
+            BinaryOp::Mul,
+            BinaryOp::Div,
+            BinaryOp::Pow,
+            BinaryOp::Max,
+            BinaryOp::Min,
+            BinaryOp::Greater,
+            BinaryOp::GreaterEqual,
+            BinaryOp::Less,
+            BinaryOp::LessEqual,
+            BinaryOp::Equal,
+        ] {
+            let got = run_ops(1, binary_code(op), quantizer, [&values, &values, &others]);
+            for i in 0..count {
+                let expected = finish(op.apply(values[i], others[i]), i, quantizer);
+                assert!(
+                    same(got[i], expected),
+                    "{op:?} {quantizer:?} element {i}: got {:#010x}, expected {expected:#010x}",
+                    got[i]
+                );
+            }
+        }
+    }
+    let got = run_ops(
+        2,
+        0,
+        None,
+        [
+            &others,
+            &values,
+            &values.iter().map(|x| -x).collect::<Vec<_>>(),
+        ],
+    );
+    for i in 0..count {
+        let expected = if others[i] != 0.0 || others[i].is_nan() {
+            values[i]
+        } else {
+            -values[i]
+        };
+        assert!(same(got[i], expected.to_bits()), "select element {i}");
+    }
+    // Reductions over each axis of a [7, 13, 11] tensor.
+    let shape = [7usize, 13, 11];
+    let x = &values[..shape.iter().product::<usize>()];
+    for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max] {
+        for quantizer in &quantizers {
+            let quantizer = quantizer.as_ref();
+            for axis in 0..3 {
+                let expected = reduce_reference(op, x, &shape, axis, quantizer).unwrap();
+                let inner: usize = shape[axis + 1..].iter().product();
+                let outputs = expected.len();
+                let mut input: Vec<u8> = Vec::new();
+                input.extend_from_slice(&(outputs as u32).to_le_bytes());
+                input.extend_from_slice(&(x.len() as u32).to_le_bytes());
+                let params = reduce_params(op, shape[axis], inner, quantizer, 0, outputs as u64);
+                input.extend_from_slice(bytemuck::bytes_of(&params));
+                input.extend(words_of(x));
+                let got = run_mode(&driver, "reduce", input);
+                for (o, expected) in expected.iter().enumerate() {
+                    assert!(
+                        same(got[o], expected.to_bits()),
+                        "{op:?} axis {axis} {quantizer:?} output {o}: got {:#010x}, expected {:#010x}",
+                        got[o],
+                        expected.to_bits()
+                    );
+                }
+            }
+        }
+    }
+    println!("ops, select and reductions agree bit for bit on {count} elements");
 }
