@@ -184,7 +184,7 @@ impl CudaBackend {
                 spec.batch, spec.m, spec.k, spec.n, a.len, b.len
             )));
         }
-        let mut output = self.storage(c_len)?;
+        let mut output = self.storage_uninit(c_len)?;
         if c_len == 0 {
             return Ok(output);
         }

@@ -272,7 +272,7 @@ impl CudaBackend {
         let in_strides = strides(shape);
         let out_shape: Vec<usize> = axes.iter().map(|&axis| shape[axis]).collect();
         let steps: Vec<usize> = axes.iter().map(|&axis| in_strides[axis]).collect();
-        let mut out = self.storage(x.len)?;
+        let mut out = self.storage_uninit(x.len)?;
         self.strided(
             "permute",
             x,
@@ -308,7 +308,7 @@ impl CudaBackend {
                 return fail();
             }
         }
-        let mut out = self.storage(total)?;
+        let mut out = self.storage_uninit(total)?;
         self.strided(
             "expand",
             x,
@@ -343,7 +343,7 @@ impl CudaBackend {
         let in_strides = strides(shape);
         let out_shape: Vec<usize> = ranges.iter().map(SliceRange::len).collect();
         if out_shape.contains(&0) {
-            return self.storage(0);
+            return self.storage_uninit(0);
         }
         let base = ranges
             .iter()
@@ -355,7 +355,7 @@ impl CudaBackend {
             .zip(&in_strides)
             .map(|(range, stride)| range.step * stride)
             .collect();
-        let mut out = self.storage(out_shape.iter().product())?;
+        let mut out = self.storage_uninit(out_shape.iter().product())?;
         self.strided(
             "slice",
             x,
@@ -401,7 +401,7 @@ impl CudaBackend {
         let mut out_shape = first.to_vec();
         out_shape[axis] = extent;
         let total = element_count(&out_shape)?;
-        let mut out = self.storage(total)?;
+        let mut out = self.storage_uninit(total)?;
         if total == 0 {
             return Ok(out);
         }
@@ -446,7 +446,7 @@ impl CudaBackend {
         let mut out_shape = shape.to_vec();
         out_shape[axis] = indices.len();
         let total = element_count(&out_shape)?;
-        let mut out = self.storage(total)?;
+        let mut out = self.storage_uninit(total)?;
         if total == 0 {
             return Ok(out);
         }
@@ -487,7 +487,7 @@ impl CudaBackend {
         let mut out_shape = shape.to_vec();
         out_shape[axis] = extent;
         let total = element_count(&out_shape)?;
-        // New buffers are zero-filled (+0).
+        // Zero-filled (+0): with an empty source no kernel runs.
         let mut out = self.storage(total)?;
         if src.is_empty() || total == 0 {
             return Ok(out);
@@ -553,7 +553,7 @@ impl CudaBackend {
                 x.len, input_len
             ));
         }
-        let mut out = self.storage(patch_len)?;
+        let mut out = self.storage_uninit(patch_len)?;
         if patch_len == 0 {
             return Ok(out);
         }
@@ -581,6 +581,7 @@ impl CudaBackend {
                 columns.len, patch_len
             ));
         }
+        // Zero-filled (+0): with no patch entries no kernel runs.
         let mut out = self.storage(input_len)?;
         if input_len == 0 || patch_len == 0 {
             return Ok(out);

@@ -130,7 +130,7 @@ impl CudaBackend {
         quantizer: Option<&Quantizer>,
     ) -> Result<CudaBuffer> {
         let len = inputs[0].len;
-        let mut output = self.storage(len)?;
+        let mut output = self.storage_uninit(len)?;
         if len == 0 {
             return Ok(output);
         }
@@ -239,7 +239,7 @@ impl CudaBackend {
                 x.len
             )));
         }
-        let mut output = self.storage(outputs)?;
+        let mut output = self.storage_uninit(outputs)?;
         if outputs == 0 {
             return Ok(output);
         }
