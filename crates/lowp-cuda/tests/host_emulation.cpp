@@ -12,6 +12,8 @@
 // chunk, then the values. block_max runs over every chunk (256 std::threads per thread block:
 // shared memory, barrier, atomics), then block_apply over every chunk. The result goes to stdout.
 //
+// `host_emulation quantize` runs quantize.cu over one chunk: stdin holds the element count, then
+// QuantizeParams (32 u32), then the chunk's values.
 // `host_emulation ops` runs one ops.cu kernel: stdin holds the kernel (0 unary, 1 binary,
 // 2 select) and the element count, then OpsParams (36 u32), then the arrays a, b and c.
 // `host_emulation reduce` runs reduce.cu: stdin holds the output count and the input length,
@@ -90,6 +92,7 @@ static inline float __fmaf_rn(float a, float b, float c) {
 #include "math.cuh"
 #include "gemm.cu"
 #include "block.cu"
+#include "quantize.cu"
 // ops.cu and reduce.cu compile together with math.cuh (included above).
 #include "ops.cu"
 #include "reduce.cu"
@@ -207,6 +210,7 @@ static int run_block() {
 }
 
 static_assert(sizeof(OpsParams) == 144, "OpsParams layout");
+static_assert(sizeof(QuantizeParams) == 128, "QuantizeParams layout");
 static_assert(sizeof(ReduceParams) == 160, "ReduceParams layout");
 
 // Runs `body` as every thread of `threads` threads in 1-D blocks of WORKGROUP_SIZE, one after
@@ -221,6 +225,21 @@ static void run_sequential(u32 threads, const Body& body) {
             body();
         }
     }
+}
+
+static int run_quantize() {
+    u32 count;
+    QuantizeParams params;
+    if (std::fread(&count, sizeof(u32), 1, stdin) != 1 || std::fread(&params, sizeof(QuantizeParams), 1, stdin) != 1) {
+        return 1;
+    }
+    std::vector<u32> source(count), result(count, 0xFFFFFFFFu);
+    if (std::fread(source.data(), sizeof(u32), count, stdin) != count) {
+        return 1;
+    }
+    run_sequential(count, [&] { quantize(params, source.data(), result.data()); });
+    std::fwrite(result.data(), sizeof(u32), result.size(), stdout);
+    return 0;
 }
 
 static int run_ops() {
@@ -263,6 +282,9 @@ static int run_reduce() {
 }
 
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "quantize") == 0) {
+        return run_quantize();
+    }
     if (argc > 1 && std::strcmp(argv[1], "ops") == 0) {
         return run_ops();
     }

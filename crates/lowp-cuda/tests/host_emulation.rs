@@ -10,9 +10,12 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+use lowp_cuda::CudaBackend;
 use lowp_cuda::gemm::{BLOCK, kernel_params};
 use lowp_cuda::ops::{binary_code, ops_params, reduce_params, unary_code};
-use lowp_cuda::params::{BlockLayoutParams, BlockParams, DispatchParams, QuantizerParams};
+use lowp_cuda::params::{
+    BlockLayoutParams, BlockParams, DispatchParams, QuantizeParams, QuantizerParams,
+};
 use lowp_formats::block::BlockFloatingPoint;
 use lowp_formats::gemm::{self, Accumulation, GemmSpec};
 use lowp_formats::ops::{ReduceOp, UnaryOp, reduce_reference};
@@ -766,4 +769,56 @@ fn ops_and_reduce_kernels_match_lowp_formats() {
         }
     }
     println!("ops, select and reductions agree bit for bit on {count} elements");
+}
+
+#[test]
+fn quantize_kernel_draws_the_words_of_64_bit_indices() {
+    let Some(driver) = driver() else {
+        return;
+    };
+    let mut rng = Rng(0xBB67_AE85_84CA_A73B);
+    let values: Vec<f32> = inputs(&mut rng)
+        .into_iter()
+        .take(3000)
+        .map(f32::from_bits)
+        .collect();
+    let quantizers = [
+        Quantizer::new(
+            "bf16".parse().unwrap(),
+            Rounding::Stochastic { bits: 16 },
+            0x1234_5678_9ABC_DEF0,
+        )
+        .unwrap(),
+        Quantizer::new("binary8(p=3)".parse().unwrap(), Rounding::Nearest, 0).unwrap(),
+        Quantizer::new(
+            "fixed(wl=8,fl=4)".parse().unwrap(),
+            Rounding::Stochastic { bits: 24 },
+            5,
+        )
+        .unwrap(),
+    ];
+    // Chunks as the backend launches them, the last ones far beyond 2^32 elements.
+    for quantizer in &quantizers {
+        for start in [0u64, 1000, (1 << 32) - 1000, (5 << 32) + 3] {
+            let params = QuantizeParams {
+                dispatch: CudaBackend::dispatch(start, values.len() as u64),
+                quantizer: QuantizerParams::new(quantizer),
+            };
+            let mut input: Vec<u8> = Vec::new();
+            input.extend_from_slice(&(values.len() as u32).to_le_bytes());
+            input.extend_from_slice(bytemuck::bytes_of(&params));
+            input.extend(words_of(&values));
+            let got = run_mode(&driver, "quantize", input);
+            for (j, &x) in values.iter().enumerate() {
+                let expected = quantizer
+                    .quantize_bits(x.to_bits(), quantizer.word(start + j as u64))
+                    .unwrap();
+                assert!(
+                    same(got[j], expected),
+                    "{quantizer:?} chunk at {start}: element {j}: got {:#010x}, expected {expected:#010x}",
+                    got[j]
+                );
+            }
+        }
+    }
 }
