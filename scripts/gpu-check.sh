@@ -147,6 +147,8 @@ if [ "$NVRTC_DIR" != "(ldconfig)" ]; then
 fi
 note "NVRTC: $NVRTC_DIR"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$SUMMARY" || true
+# The carried binaries were linked on Debian 12 and need glibc 2.35 or newer.
+note "$(ldd --version 2>&1 | head -n 1)"
 
 # ---- binaries ------------------------------------------------------------------------------------
 if [ ! -x "$BIN/lowp" ]; then
