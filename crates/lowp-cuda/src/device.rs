@@ -503,19 +503,19 @@ impl Backend for CudaBackend {
     }
 
     fn permute(&self, x: &CudaBuffer, shape: &[usize], axes: &[usize]) -> Result<CudaBuffer> {
-        self.movement_permute(x, shape, axes)
+        crate::movement::permute(self, x, shape, axes)
     }
 
     fn expand(&self, x: &CudaBuffer, shape: &[usize], target: &[usize]) -> Result<CudaBuffer> {
-        self.movement_expand(x, shape, target)
+        crate::movement::expand(self, x, shape, target)
     }
 
     fn slice(&self, x: &CudaBuffer, shape: &[usize], ranges: &[SliceRange]) -> Result<CudaBuffer> {
-        self.movement_slice(x, shape, ranges)
+        crate::movement::slice(self, x, shape, ranges)
     }
 
     fn concat(&self, parts: &[(&CudaBuffer, &[usize])], axis: usize) -> Result<CudaBuffer> {
-        self.movement_concat(parts, axis)
+        crate::movement::concat(self, parts, axis)
     }
 
     fn gather(
@@ -525,7 +525,7 @@ impl Backend for CudaBackend {
         axis: usize,
         indices: &[u32],
     ) -> Result<CudaBuffer> {
-        self.movement_gather(x, shape, axis, indices)
+        crate::movement::gather(self, x, shape, axis, indices)
     }
 
     fn scatter_add(
@@ -536,15 +536,15 @@ impl Backend for CudaBackend {
         indices: &[u32],
         extent: usize,
     ) -> Result<CudaBuffer> {
-        self.movement_scatter_add(src, shape, axis, indices, extent)
+        crate::movement::scatter_add(self, src, shape, axis, indices, extent)
     }
 
     fn im2col(&self, x: &CudaBuffer, geometry: &ConvGeometry) -> Result<CudaBuffer> {
-        self.movement_im2col(x, geometry)
+        crate::movement::im2col(self, x, geometry)
     }
 
     fn col2im(&self, columns: &CudaBuffer, geometry: &ConvGeometry) -> Result<CudaBuffer> {
-        self.movement_col2im(columns, geometry)
+        crate::movement::col2im(self, columns, geometry)
     }
 }
 

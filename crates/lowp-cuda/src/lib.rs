@@ -39,7 +39,7 @@ mod device;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod gemm;
 #[cfg(not(target_arch = "wasm32"))]
-mod movement;
+pub mod movement;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ops;
 

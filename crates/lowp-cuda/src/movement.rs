@@ -6,6 +6,11 @@
 //! kept), and the sums of scatter_add and col2im are gathered per output element in the CPU's
 //! order with an integer-only binary32 addition, so results equal the CPU backend bit for bit.
 //! Indices are 32-bit (tensors of up to 2^31 values).
+//!
+//! The operations are written against [`Target`], the two device operations they need
+//! (allocate, launch a movement.cu kernel); [`CudaBackend`] implements it, and so does the host
+//! emulation of `tests/host_emulation.rs`, which runs these exact launch plans on the kernels
+//! compiled as host C++.
 
 use crate::device::{CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
@@ -21,6 +26,32 @@ const MAX_ELEMENTS: usize = isize::MAX as usize / size_of::<f32>();
 
 /// No table axis.
 const NO_TABLE: u32 = u32::MAX;
+
+/// The device operations of data movement.
+pub trait Target {
+    /// A buffer of binary32 bit patterns.
+    type Buffer;
+
+    /// Number of values in `buffer`.
+    fn buffer_len(&self, buffer: &Self::Buffer) -> usize;
+
+    /// A new buffer of `len` values: zero-filled when `zeroed`, else to be overwritten completely
+    /// by the launches that follow.
+    fn alloc(&self, len: usize, zeroed: bool) -> Result<Self::Buffer>;
+
+    /// Runs the movement.cu kernel `kernel` (`strided_copy`, `scatter_add`, `im2col`, `col2im`)
+    /// over output elements `0 .. count` with `tables`, the parameters `template` completed per
+    /// launch (`count`, `row_width`, `base`).
+    fn launch(
+        &self,
+        kernel: &'static str,
+        src: &Self::Buffer,
+        dst: &mut Self::Buffer,
+        tables: &[u32],
+        template: MoveParams,
+        count: usize,
+    ) -> Result<()>;
+}
 
 fn shape_error<T>(message: String) -> Result<T> {
     Err(BackendError::Shape(message))
@@ -39,13 +70,12 @@ fn element_count(shape: &[usize]) -> Result<usize> {
     }
 }
 
-/// Checks that `buffer` holds exactly the elements of `shape`.
-fn check_len(what: &str, buffer: &CudaBuffer, shape: &[usize]) -> Result<()> {
+/// Checks that a buffer of `len` values holds exactly the elements of `shape`.
+fn check_len(what: &str, len: usize, shape: &[usize]) -> Result<()> {
     let n = element_count(shape)?;
-    if n != buffer.len {
+    if n != len {
         return shape_error(format!(
-            "{what}: shape {shape:?} has {n} elements, the buffer has {}",
-            buffer.len
+            "{what}: shape {shape:?} has {n} elements, the buffer has {len}"
         ));
     }
     Ok(())
@@ -151,22 +181,36 @@ fn geometry_table(geometry: &ConvGeometry) -> Result<Vec<u32>> {
     Ok(table.into_iter().map(|value| value as u32).collect())
 }
 
-impl CudaBackend {
-    /// Checks that `values` values fit the kernels' 32-bit indices.
-    fn check_binding(&self, what: &str, values: usize) -> Result<()> {
-        if values >= (u32::MAX / 2) as usize {
-            return shape_error(format!(
-                "{what}: {values} values exceed the CUDA backend's 32-bit movement indices"
-            ));
-        }
-        Ok(())
+/// Checks that `values` values fit the kernels' 32-bit indices.
+fn check_binding(what: &str, values: usize) -> Result<()> {
+    if values >= (u32::MAX / 2) as usize {
+        return shape_error(format!(
+            "{what}: {values} values exceed the CUDA backend's 32-bit movement indices"
+        ));
+    }
+    Ok(())
+}
+
+impl Target for CudaBackend {
+    type Buffer = CudaBuffer;
+
+    fn buffer_len(&self, buffer: &CudaBuffer) -> usize {
+        buffer.len
     }
 
-    /// Runs the movement.cu kernel `kernel` over `count` output elements with `tables`.
-    fn run_movement(
+    fn alloc(&self, len: usize, zeroed: bool) -> Result<CudaBuffer> {
+        if zeroed {
+            self.storage(len)
+        } else {
+            self.storage_uninit(len)
+        }
+    }
+
+    fn launch(
         &self,
-        kernel: &str,
-        (src, dst): (&CudaBuffer, &mut CudaBuffer),
+        kernel: &'static str,
+        src: &CudaBuffer,
+        dst: &mut CudaBuffer,
         tables: &[u32],
         template: MoveParams,
         count: usize,
@@ -174,7 +218,7 @@ impl CudaBackend {
         if count == 0 {
             return Ok(());
         }
-        self.check_binding("movement tables", tables.len())?;
+        check_binding("movement tables", tables.len())?;
         let module = self.module(Family::Movement)?;
         let function = module.function(kernel)?;
         let tables = self.table(tables)?;
@@ -200,401 +244,416 @@ impl CudaBackend {
         }
         Ok(())
     }
+}
 
-    /// Runs a strided copy from `src` into `dst` (`what` names the operation in errors).
-    fn strided(
-        &self,
-        what: &str,
-        src: &CudaBuffer,
-        dst: &mut CudaBuffer,
-        copy: StridedCopy,
-    ) -> Result<()> {
-        let count: usize = copy.shape.iter().product();
-        if count == 0 {
-            return Ok(());
-        }
-        self.check_binding(what, src.len)?;
-        self.check_binding(what, dst.len)?;
-        // Size-1 axes contribute nothing (the table axis is kept).
-        let keep: Vec<usize> = (0..copy.shape.len())
-            .filter(|&axis| copy.shape[axis] != 1 || copy.table.is_some_and(|(t, _)| t == axis))
-            .collect();
-        if keep.len() > MAX_RANK {
-            return shape_error(format!(
-                "{what}: {} axes (not counting size-1 axes) exceed the CUDA backend's limit of \
-                 {MAX_RANK}",
-                keep.len()
-            ));
-        }
-        let mut tables: Vec<u32> = Vec::with_capacity(3 * keep.len());
-        for values in [&copy.shape, &copy.src_steps, &copy.dst_steps] {
-            tables.extend(keep.iter().map(|&axis| values[axis] as u32));
-        }
-        let mut table_axis = NO_TABLE;
-        if let Some((axis, table)) = copy.table {
-            table_axis = keep.iter().position(|&kept| kept == axis).unwrap_or(0) as u32;
-            tables.extend_from_slice(table);
-        }
-        self.run_movement(
-            "strided_copy",
-            (src, dst),
-            &tables,
-            MoveParams {
-                rank: keep.len() as u32,
-                src_base: copy.src_base as u32,
-                dst_base: copy.dst_base as u32,
-                table_axis,
-                ..MoveParams::default()
-            },
-            count,
-        )
+/// Runs a strided copy from `src` into `dst` (`what` names the operation in errors).
+fn strided<T: Target>(
+    device: &T,
+    what: &str,
+    src: &T::Buffer,
+    dst: &mut T::Buffer,
+    copy: StridedCopy,
+) -> Result<()> {
+    let count: usize = copy.shape.iter().product();
+    if count == 0 {
+        return Ok(());
     }
-
-    pub(crate) fn movement_permute(
-        &self,
-        x: &CudaBuffer,
-        shape: &[usize],
-        axes: &[usize],
-    ) -> Result<CudaBuffer> {
-        check_len("permute", x, shape)?;
-        let rank = shape.len();
-        let mut seen = vec![false; rank];
-        if axes.len() != rank
-            || axes
-                .iter()
-                .any(|&axis| axis >= rank || std::mem::replace(&mut seen[axis], true))
-        {
-            return shape_error(format!(
-                "permute: axes {axes:?} are not a permutation of the {rank} axes of shape \
-                 {shape:?}"
-            ));
-        }
-        let in_strides = strides(shape);
-        let out_shape: Vec<usize> = axes.iter().map(|&axis| shape[axis]).collect();
-        let steps: Vec<usize> = axes.iter().map(|&axis| in_strides[axis]).collect();
-        let mut out = self.storage_uninit(x.len)?;
-        self.strided(
-            "permute",
-            x,
-            &mut out,
-            StridedCopy::contiguous(&out_shape, 0, steps),
-        )?;
-        Ok(out)
+    check_binding(what, device.buffer_len(src))?;
+    check_binding(what, device.buffer_len(dst))?;
+    // Size-1 axes contribute nothing (the table axis is kept).
+    let keep: Vec<usize> = (0..copy.shape.len())
+        .filter(|&axis| copy.shape[axis] != 1 || copy.table.is_some_and(|(t, _)| t == axis))
+        .collect();
+    if keep.len() > MAX_RANK {
+        return shape_error(format!(
+            "{what}: {} axes (not counting size-1 axes) exceed the CUDA backend's limit of \
+             {MAX_RANK}",
+            keep.len()
+        ));
     }
+    let mut tables: Vec<u32> = Vec::with_capacity(3 * keep.len());
+    for values in [&copy.shape, &copy.src_steps, &copy.dst_steps] {
+        tables.extend(keep.iter().map(|&axis| values[axis] as u32));
+    }
+    let mut table_axis = NO_TABLE;
+    if let Some((axis, table)) = copy.table {
+        table_axis = keep.iter().position(|&kept| kept == axis).unwrap_or(0) as u32;
+        tables.extend_from_slice(table);
+    }
+    device.launch(
+        "strided_copy",
+        src,
+        dst,
+        &tables,
+        MoveParams {
+            rank: keep.len() as u32,
+            src_base: copy.src_base as u32,
+            dst_base: copy.dst_base as u32,
+            table_axis,
+            ..MoveParams::default()
+        },
+        count,
+    )
+}
 
-    pub(crate) fn movement_expand(
-        &self,
-        x: &CudaBuffer,
-        shape: &[usize],
-        target: &[usize],
-    ) -> Result<CudaBuffer> {
-        check_len("expand", x, shape)?;
-        let total = element_count(target)?;
-        let fail = || {
-            shape_error(format!(
-                "expand: shape {shape:?} does not broadcast to {target:?}"
-            ))
-        };
-        let Some(lead) = target.len().checked_sub(shape.len()) else {
+/// [`lowp_backend::Backend::permute`] on `device`.
+pub fn permute<T: Target>(
+    device: &T,
+    x: &T::Buffer,
+    shape: &[usize],
+    axes: &[usize],
+) -> Result<T::Buffer> {
+    check_len("permute", device.buffer_len(x), shape)?;
+    let rank = shape.len();
+    let mut seen = vec![false; rank];
+    if axes.len() != rank
+        || axes
+            .iter()
+            .any(|&axis| axis >= rank || std::mem::replace(&mut seen[axis], true))
+    {
+        return shape_error(format!(
+            "permute: axes {axes:?} are not a permutation of the {rank} axes of shape \
+             {shape:?}"
+        ));
+    }
+    let in_strides = strides(shape);
+    let out_shape: Vec<usize> = axes.iter().map(|&axis| shape[axis]).collect();
+    let steps: Vec<usize> = axes.iter().map(|&axis| in_strides[axis]).collect();
+    let mut out = device.alloc(device.buffer_len(x), false)?;
+    strided(
+        device,
+        "permute",
+        x,
+        &mut out,
+        StridedCopy::contiguous(&out_shape, 0, steps),
+    )?;
+    Ok(out)
+}
+
+/// [`lowp_backend::Backend::expand`] on `device`.
+pub fn expand<T: Target>(
+    device: &T,
+    x: &T::Buffer,
+    shape: &[usize],
+    target: &[usize],
+) -> Result<T::Buffer> {
+    check_len("expand", device.buffer_len(x), shape)?;
+    let total = element_count(target)?;
+    let fail = || {
+        shape_error(format!(
+            "expand: shape {shape:?} does not broadcast to {target:?}"
+        ))
+    };
+    let Some(lead) = target.len().checked_sub(shape.len()) else {
+        return fail();
+    };
+    let in_strides = strides(shape);
+    let mut steps = vec![0usize; target.len()];
+    for (axis, (&extent, &stride)) in shape.iter().zip(&in_strides).enumerate() {
+        let wanted = target[lead + axis];
+        if extent == wanted {
+            steps[lead + axis] = stride;
+        } else if extent != 1 {
             return fail();
-        };
-        let in_strides = strides(shape);
-        let mut steps = vec![0usize; target.len()];
-        for (axis, (&extent, &stride)) in shape.iter().zip(&in_strides).enumerate() {
-            let wanted = target[lead + axis];
-            if extent == wanted {
-                steps[lead + axis] = stride;
-            } else if extent != 1 {
-                return fail();
-            }
         }
-        let mut out = self.storage_uninit(total)?;
-        self.strided(
-            "expand",
-            x,
-            &mut out,
-            StridedCopy::contiguous(target, 0, steps),
-        )?;
-        Ok(out)
     }
+    let mut out = device.alloc(total, false)?;
+    strided(
+        device,
+        "expand",
+        x,
+        &mut out,
+        StridedCopy::contiguous(target, 0, steps),
+    )?;
+    Ok(out)
+}
 
-    pub(crate) fn movement_slice(
-        &self,
-        x: &CudaBuffer,
-        shape: &[usize],
-        ranges: &[SliceRange],
-    ) -> Result<CudaBuffer> {
-        check_len("slice", x, shape)?;
-        if ranges.len() != shape.len() {
+/// [`lowp_backend::Backend::slice`] on `device`.
+pub fn slice<T: Target>(
+    device: &T,
+    x: &T::Buffer,
+    shape: &[usize],
+    ranges: &[SliceRange],
+) -> Result<T::Buffer> {
+    check_len("slice", device.buffer_len(x), shape)?;
+    if ranges.len() != shape.len() {
+        return shape_error(format!(
+            "slice: {} ranges for the {} axes of shape {shape:?}",
+            ranges.len(),
+            shape.len()
+        ));
+    }
+    for (axis, (range, &extent)) in ranges.iter().zip(shape).enumerate() {
+        if range.step == 0 || range.start > range.end || range.end > extent {
             return shape_error(format!(
-                "slice: {} ranges for the {} axes of shape {shape:?}",
-                ranges.len(),
-                shape.len()
+                "slice: range {range:?} on axis {axis} of shape {shape:?} needs \
+                 start <= end <= {extent} and step >= 1"
             ));
         }
-        for (axis, (range, &extent)) in ranges.iter().zip(shape).enumerate() {
-            if range.step == 0 || range.start > range.end || range.end > extent {
-                return shape_error(format!(
-                    "slice: range {range:?} on axis {axis} of shape {shape:?} needs \
-                     start <= end <= {extent} and step >= 1"
-                ));
-            }
-        }
-        let in_strides = strides(shape);
-        let out_shape: Vec<usize> = ranges.iter().map(SliceRange::len).collect();
-        if out_shape.contains(&0) {
-            return self.storage_uninit(0);
-        }
-        let base = ranges
-            .iter()
-            .zip(&in_strides)
-            .map(|(range, stride)| range.start * stride)
-            .sum();
-        let steps: Vec<usize> = ranges
-            .iter()
-            .zip(&in_strides)
-            .map(|(range, stride)| range.step * stride)
-            .collect();
-        let mut out = self.storage_uninit(out_shape.iter().product())?;
-        self.strided(
-            "slice",
-            x,
-            &mut out,
-            StridedCopy::contiguous(&out_shape, base, steps),
-        )?;
-        Ok(out)
     }
+    let in_strides = strides(shape);
+    let out_shape: Vec<usize> = ranges.iter().map(SliceRange::len).collect();
+    if out_shape.contains(&0) {
+        return device.alloc(0, false);
+    }
+    let base = ranges
+        .iter()
+        .zip(&in_strides)
+        .map(|(range, stride)| range.start * stride)
+        .sum();
+    let steps: Vec<usize> = ranges
+        .iter()
+        .zip(&in_strides)
+        .map(|(range, stride)| range.step * stride)
+        .collect();
+    let mut out = device.alloc(out_shape.iter().product(), false)?;
+    strided(
+        device,
+        "slice",
+        x,
+        &mut out,
+        StridedCopy::contiguous(&out_shape, base, steps),
+    )?;
+    Ok(out)
+}
 
-    pub(crate) fn movement_concat(
-        &self,
-        parts: &[(&CudaBuffer, &[usize])],
-        axis: usize,
-    ) -> Result<CudaBuffer> {
-        let shapes: Vec<&[usize]> = parts.iter().map(|(_, shape)| *shape).collect();
-        let Some(&first) = shapes.first() else {
-            return shape_error("concat: no parts".to_string());
-        };
-        if axis >= first.len() {
+/// [`lowp_backend::Backend::concat`] on `device`.
+pub fn concat<T: Target>(
+    device: &T,
+    parts: &[(&T::Buffer, &[usize])],
+    axis: usize,
+) -> Result<T::Buffer> {
+    let shapes: Vec<&[usize]> = parts.iter().map(|(_, shape)| *shape).collect();
+    let Some(&first) = shapes.first() else {
+        return shape_error("concat: no parts".to_string());
+    };
+    if axis >= first.len() {
+        return shape_error(format!(
+            "concat: axis {axis} is out of range for shapes {shapes:?}"
+        ));
+    }
+    let mut extent = 0usize;
+    for (data, shape) in parts {
+        let agrees = shape.len() == first.len()
+            && (0..first.len()).all(|i| i == axis || shape[i] == first[i]);
+        if !agrees {
             return shape_error(format!(
-                "concat: axis {axis} is out of range for shapes {shapes:?}"
+                "concat: shapes {shapes:?} differ on an axis other than {axis}"
             ));
         }
-        let mut extent = 0usize;
-        for (data, shape) in parts {
-            let agrees = shape.len() == first.len()
-                && (0..first.len()).all(|i| i == axis || shape[i] == first[i]);
-            if !agrees {
+        check_len("concat", device.buffer_len(data), shape)?;
+        extent = match extent.checked_add(shape[axis]) {
+            Some(extent) => extent,
+            None => {
                 return shape_error(format!(
-                    "concat: shapes {shapes:?} differ on an axis other than {axis}"
+                    "concat: shapes {shapes:?} overflow along axis {axis}"
                 ));
             }
-            check_len("concat", data, shape)?;
-            extent = match extent.checked_add(shape[axis]) {
-                Some(extent) => extent,
-                None => {
-                    return shape_error(format!(
-                        "concat: shapes {shapes:?} overflow along axis {axis}"
-                    ));
-                }
-            };
-        }
-        let mut out_shape = first.to_vec();
-        out_shape[axis] = extent;
-        let total = element_count(&out_shape)?;
-        let mut out = self.storage_uninit(total)?;
-        if total == 0 {
-            return Ok(out);
-        }
-        let (outer, inner) = outer_inner(&out_shape, axis);
-        let mut offset = 0;
-        for (data, shape) in parts {
-            let length = shape[axis];
-            let domain = vec![outer, length, inner];
-            self.strided(
-                "concat",
-                data,
-                &mut out,
-                StridedCopy {
-                    src_steps: strides(&domain),
-                    shape: domain,
-                    dst_steps: vec![extent * inner, inner, 1],
-                    src_base: 0,
-                    dst_base: offset * inner,
-                    table: None,
-                },
-            )?;
-            offset += length;
-        }
-        Ok(out)
+        };
     }
-
-    pub(crate) fn movement_gather(
-        &self,
-        x: &CudaBuffer,
-        shape: &[usize],
-        axis: usize,
-        indices: &[u32],
-    ) -> Result<CudaBuffer> {
-        check_len("gather", x, shape)?;
-        check_indices(
-            "gather",
-            shape,
-            axis,
-            indices,
-            *shape.get(axis).unwrap_or(&0),
-        )?;
-        let mut out_shape = shape.to_vec();
-        out_shape[axis] = indices.len();
-        let total = element_count(&out_shape)?;
-        let mut out = self.storage_uninit(total)?;
-        if total == 0 {
-            return Ok(out);
-        }
-        let (outer, inner) = outer_inner(&out_shape, axis);
-        let domain = vec![outer, indices.len(), inner];
-        self.strided(
-            "gather",
-            x,
+    let mut out_shape = first.to_vec();
+    out_shape[axis] = extent;
+    let total = element_count(&out_shape)?;
+    let mut out = device.alloc(total, false)?;
+    if total == 0 {
+        return Ok(out);
+    }
+    let (outer, inner) = outer_inner(&out_shape, axis);
+    let mut offset = 0;
+    for (data, shape) in parts {
+        let length = shape[axis];
+        let domain = vec![outer, length, inner];
+        strided(
+            device,
+            "concat",
+            data,
             &mut out,
             StridedCopy {
-                src_steps: vec![shape[axis] * inner, inner, 1],
-                dst_steps: strides(&domain),
+                src_steps: strides(&domain),
                 shape: domain,
+                dst_steps: vec![extent * inner, inner, 1],
                 src_base: 0,
-                dst_base: 0,
-                table: Some((1, indices)),
+                dst_base: offset * inner,
+                table: None,
             },
         )?;
-        Ok(out)
+        offset += length;
     }
+    Ok(out)
+}
 
-    pub(crate) fn movement_scatter_add(
-        &self,
-        src: &CudaBuffer,
-        shape: &[usize],
-        axis: usize,
-        indices: &[u32],
-        extent: usize,
-    ) -> Result<CudaBuffer> {
-        check_len("scatter_add", src, shape)?;
-        check_indices("scatter_add", shape, axis, indices, extent)?;
-        if indices.len() != shape[axis] {
-            return shape_error(format!(
-                "scatter_add: {} indices for axis {axis} of source shape {shape:?}",
-                indices.len()
-            ));
-        }
-        let mut out_shape = shape.to_vec();
-        out_shape[axis] = extent;
-        let total = element_count(&out_shape)?;
-        // Zero-filled (+0): with an empty source no kernel runs.
-        let mut out = self.storage(total)?;
-        if src.is_empty() || total == 0 {
-            return Ok(out);
-        }
-        self.check_binding("scatter_add", src.len)?;
-        self.check_binding("scatter_add", total)?;
-        let (outer, inner) = outer_inner(&out_shape, axis);
-        // The positions t of each index, ascending (a counting sort).
-        let mut starts = vec![0u32; extent + 1];
-        for &index in indices {
-            starts[index as usize + 1] += 1;
-        }
-        for j in 0..extent {
-            starts[j + 1] += starts[j];
-        }
-        let mut next = starts.clone();
-        let mut positions = vec![0u32; indices.len()];
-        for (t, &index) in indices.iter().enumerate() {
-            positions[next[index as usize] as usize] = t as u32;
-            next[index as usize] += 1;
-        }
-        let mut tables = vec![
-            outer as u32,
-            extent as u32,
-            inner as u32,
-            shape[axis] as u32,
-        ];
-        tables.extend_from_slice(&starts);
-        tables.extend_from_slice(&positions);
-        self.run_movement(
-            "scatter_add",
-            (src, &mut out),
-            &tables,
-            MoveParams::default(),
-            total,
-        )?;
-        Ok(out)
+/// [`lowp_backend::Backend::gather`] on `device`.
+pub fn gather<T: Target>(
+    device: &T,
+    x: &T::Buffer,
+    shape: &[usize],
+    axis: usize,
+    indices: &[u32],
+) -> Result<T::Buffer> {
+    check_len("gather", device.buffer_len(x), shape)?;
+    check_indices(
+        "gather",
+        shape,
+        axis,
+        indices,
+        *shape.get(axis).unwrap_or(&0),
+    )?;
+    let mut out_shape = shape.to_vec();
+    out_shape[axis] = indices.len();
+    let total = element_count(&out_shape)?;
+    let mut out = device.alloc(total, false)?;
+    if total == 0 {
+        return Ok(out);
     }
+    let (outer, inner) = outer_inner(&out_shape, axis);
+    let domain = vec![outer, indices.len(), inner];
+    strided(
+        device,
+        "gather",
+        x,
+        &mut out,
+        StridedCopy {
+            src_steps: vec![shape[axis] * inner, inner, 1],
+            dst_steps: strides(&domain),
+            shape: domain,
+            src_base: 0,
+            dst_base: 0,
+            table: Some((1, indices)),
+        },
+    )?;
+    Ok(out)
+}
 
-    /// The CPU backend's geometry checks; returns `(input_len, patch_len)`.
-    fn check_geometry(&self, geometry: &ConvGeometry) -> Result<(usize, usize)> {
-        geometry.validate()?;
-        let patch_len = geometry.groups * geometry.patch_rows() * geometry.patch_columns();
-        let input_len = geometry.input_len();
-        if patch_len > MAX_ELEMENTS || input_len > MAX_ELEMENTS {
-            return shape_error(format!(
-                "convolution geometry {geometry:?}: the input or patch matrix has more elements \
-                 than a buffer can hold"
-            ));
-        }
-        Ok((input_len, patch_len))
+/// [`lowp_backend::Backend::scatter_add`] on `device`.
+pub fn scatter_add<T: Target>(
+    device: &T,
+    src: &T::Buffer,
+    shape: &[usize],
+    axis: usize,
+    indices: &[u32],
+    extent: usize,
+) -> Result<T::Buffer> {
+    check_len("scatter_add", device.buffer_len(src), shape)?;
+    check_indices("scatter_add", shape, axis, indices, extent)?;
+    if indices.len() != shape[axis] {
+        return shape_error(format!(
+            "scatter_add: {} indices for axis {axis} of source shape {shape:?}",
+            indices.len()
+        ));
     }
+    let mut out_shape = shape.to_vec();
+    out_shape[axis] = extent;
+    let total = element_count(&out_shape)?;
+    // Zero-filled (+0): with an empty source no kernel runs.
+    let mut out = device.alloc(total, true)?;
+    if device.buffer_len(src) == 0 || total == 0 {
+        return Ok(out);
+    }
+    check_binding("scatter_add", device.buffer_len(src))?;
+    check_binding("scatter_add", total)?;
+    let (outer, inner) = outer_inner(&out_shape, axis);
+    // The positions t of each index, ascending (a counting sort).
+    let mut starts = vec![0u32; extent + 1];
+    for &index in indices {
+        starts[index as usize + 1] += 1;
+    }
+    for j in 0..extent {
+        starts[j + 1] += starts[j];
+    }
+    let mut next = starts.clone();
+    let mut positions = vec![0u32; indices.len()];
+    for (t, &index) in indices.iter().enumerate() {
+        positions[next[index as usize] as usize] = t as u32;
+        next[index as usize] += 1;
+    }
+    let mut tables = vec![
+        outer as u32,
+        extent as u32,
+        inner as u32,
+        shape[axis] as u32,
+    ];
+    tables.extend_from_slice(&starts);
+    tables.extend_from_slice(&positions);
+    device.launch(
+        "scatter_add",
+        src,
+        &mut out,
+        &tables,
+        MoveParams::default(),
+        total,
+    )?;
+    Ok(out)
+}
 
-    pub(crate) fn movement_im2col(
-        &self,
-        x: &CudaBuffer,
-        geometry: &ConvGeometry,
-    ) -> Result<CudaBuffer> {
-        let (input_len, patch_len) = self.check_geometry(geometry)?;
-        if x.len != input_len {
-            return shape_error(format!(
-                "im2col: the input buffer has {} values, the geometry {geometry:?} needs {}",
-                x.len, input_len
-            ));
-        }
-        let mut out = self.storage_uninit(patch_len)?;
-        if patch_len == 0 {
-            return Ok(out);
-        }
-        self.check_binding("im2col", input_len)?;
-        self.check_binding("im2col", patch_len)?;
-        self.run_movement(
-            "im2col",
-            (x, &mut out),
-            &geometry_table(geometry)?,
-            MoveParams::default(),
-            patch_len,
-        )?;
-        Ok(out)
+/// The CPU backend's geometry checks; returns `(input_len, patch_len)`.
+fn check_geometry(geometry: &ConvGeometry) -> Result<(usize, usize)> {
+    geometry.validate()?;
+    let patch_len = geometry.groups * geometry.patch_rows() * geometry.patch_columns();
+    let input_len = geometry.input_len();
+    if patch_len > MAX_ELEMENTS || input_len > MAX_ELEMENTS {
+        return shape_error(format!(
+            "convolution geometry {geometry:?}: the input or patch matrix has more elements \
+             than a buffer can hold"
+        ));
     }
+    Ok((input_len, patch_len))
+}
 
-    pub(crate) fn movement_col2im(
-        &self,
-        columns: &CudaBuffer,
-        geometry: &ConvGeometry,
-    ) -> Result<CudaBuffer> {
-        let (input_len, patch_len) = self.check_geometry(geometry)?;
-        if columns.len != patch_len {
-            return shape_error(format!(
-                "col2im: the patch buffer has {} values, the geometry {geometry:?} needs {}",
-                columns.len, patch_len
-            ));
-        }
-        // Zero-filled (+0): with no patch entries no kernel runs.
-        let mut out = self.storage(input_len)?;
-        if input_len == 0 || patch_len == 0 {
-            return Ok(out);
-        }
-        self.check_binding("col2im", input_len)?;
-        self.check_binding("col2im", patch_len)?;
-        self.run_movement(
-            "col2im",
-            (columns, &mut out),
-            &geometry_table(geometry)?,
-            MoveParams::default(),
-            input_len,
-        )?;
-        Ok(out)
+/// [`lowp_backend::Backend::im2col`] on `device`.
+pub fn im2col<T: Target>(device: &T, x: &T::Buffer, geometry: &ConvGeometry) -> Result<T::Buffer> {
+    let (input_len, patch_len) = check_geometry(geometry)?;
+    if device.buffer_len(x) != input_len {
+        return shape_error(format!(
+            "im2col: the input buffer has {} values, the geometry {geometry:?} needs {}",
+            device.buffer_len(x),
+            input_len
+        ));
     }
+    let mut out = device.alloc(patch_len, false)?;
+    if patch_len == 0 {
+        return Ok(out);
+    }
+    check_binding("im2col", input_len)?;
+    check_binding("im2col", patch_len)?;
+    device.launch(
+        "im2col",
+        x,
+        &mut out,
+        &geometry_table(geometry)?,
+        MoveParams::default(),
+        patch_len,
+    )?;
+    Ok(out)
+}
+
+/// [`lowp_backend::Backend::col2im`] on `device`.
+pub fn col2im<T: Target>(
+    device: &T,
+    columns: &T::Buffer,
+    geometry: &ConvGeometry,
+) -> Result<T::Buffer> {
+    let (input_len, patch_len) = check_geometry(geometry)?;
+    if device.buffer_len(columns) != patch_len {
+        return shape_error(format!(
+            "col2im: the patch buffer has {} values, the geometry {geometry:?} needs {}",
+            device.buffer_len(columns),
+            patch_len
+        ));
+    }
+    // Zero-filled (+0): with no patch entries no kernel runs.
+    let mut out = device.alloc(input_len, true)?;
+    if input_len == 0 || patch_len == 0 {
+        return Ok(out);
+    }
+    check_binding("col2im", input_len)?;
+    check_binding("col2im", patch_len)?;
+    device.launch(
+        "col2im",
+        columns,
+        &mut out,
+        &geometry_table(geometry)?,
+        MoveParams::default(),
+        input_len,
+    )?;
+    Ok(out)
 }

@@ -19,6 +19,10 @@
 // `host_emulation reduce` runs reduce.cu: stdin holds the output count and the input length,
 // then ReduceParams (40 u32), then the input. Their threads run one after another (these kernels
 // do not synchronise). The result goes to stdout.
+// `host_emulation movement` runs one movement.cu kernel (0 strided_copy, 1 scatter_add, 2 im2col,
+// 3 col2im): stdin holds the kernel, the output count, the source, destination and table
+// lengths, then MoveParams (8 u32), the source, the destination's initial values and the tables.
+// The destination goes to stdout.
 //
 // Otherwise the driver evaluates functions on records read from stdin. A record is 32 little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32
 // result per record goes to stdout.
@@ -96,6 +100,11 @@ static inline float __fmaf_rn(float a, float b, float c) {
 // ops.cu and reduce.cu compile together with math.cuh (included above).
 #include "ops.cu"
 #include "reduce.cu"
+// movement.cu is its own module on the device (without math.cuh, whose is_nan it repeats).
+namespace movement_module {
+#include "movement.cu"
+}
+using movement_module::MoveParams;
 
 static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
 static_assert(sizeof(GemmParams) == 3 * 112 + 80, "GemmParams layout");
@@ -281,7 +290,40 @@ static int run_reduce() {
     return 0;
 }
 
+static_assert(sizeof(MoveParams) == 32, "MoveParams layout");
+
+static int run_movement() {
+    u32 header[5];
+    MoveParams params;
+    if (std::fread(header, sizeof(u32), 5, stdin) != 5 || std::fread(&params, sizeof(MoveParams), 1, stdin) != 1) {
+        return 1;
+    }
+    const u32 count = header[1];
+    std::vector<u32> src(header[2]), dst(header[3]), tables(header[4]);
+    for (auto* input : {&src, &dst, &tables}) {
+        if (std::fread(input->data(), sizeof(u32), input->size(), stdin) != input->size()) {
+            return 1;
+        }
+    }
+    params.count = count;
+    params.row_width = (count + WORKGROUP_SIZE - 1) / WORKGROUP_SIZE * WORKGROUP_SIZE;
+    params.base = 0;
+    run_sequential(count, [&] {
+        switch (header[0]) {
+            case 0: movement_module::strided_copy(params, src.data(), dst.data(), tables.data()); break;
+            case 1: movement_module::scatter_add(params, src.data(), dst.data(), tables.data()); break;
+            case 2: movement_module::im2col(params, src.data(), dst.data(), tables.data()); break;
+            default: movement_module::col2im(params, src.data(), dst.data(), tables.data());
+        }
+    });
+    std::fwrite(dst.data(), sizeof(u32), dst.size(), stdout);
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "movement") == 0) {
+        return run_movement();
+    }
     if (argc > 1 && std::strcmp(argv[1], "quantize") == 0) {
         return run_quantize();
     }

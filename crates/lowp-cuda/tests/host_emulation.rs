@@ -5,14 +5,19 @@
 //! the tiled GEMM kernel over many inputs (every format family and rounding mode, stochastic
 //! rounding with Philox words, NaN, ±Inf, subnormals, ties, overflow boundaries; every GEMM
 //! accumulation mode, transposes, ragged tiles, batches) and compares each result with
-//! lowp-formats' scalar oracle bit for bit (any NaN equals any NaN). Prints `SKIP` and passes when no C++
+//! lowp-formats' scalar oracle bit for bit (any NaN equals any NaN). The data-movement kernels run
+//! through the backend's own launch plans (`lowp_cuda::movement`, on an emulated `Target`) and
+//! are compared with the CPU backend. Prints `SKIP` and passes when no C++
 //! compiler is found (`CXX`, else `c++`, else `g++`), unless `LOWP_REQUIRE` names `cxx`.
 
 #![cfg(not(target_arch = "wasm32"))]
 
+use lowp_backend::{Backend, ConvGeometry, CpuBackend, SliceRange};
 use lowp_cuda::CudaBackend;
 use lowp_cuda::gemm::{BLOCK, kernel_params};
+use lowp_cuda::movement::{self, Target};
 use lowp_cuda::ops::{binary_code, ops_params, reduce_params, unary_code};
+use lowp_cuda::params::MoveParams;
 use lowp_cuda::params::{
     BlockLayoutParams, BlockParams, DispatchParams, QuantizeParams, QuantizerParams,
 };
@@ -820,5 +825,227 @@ fn quantize_kernel_draws_the_words_of_64_bit_indices() {
                 );
             }
         }
+    }
+}
+
+/// The movement kernels on the host: buffers are vectors of bit patterns, each launch runs the
+/// driver. Buffers that the plan overwrites start as a non-NaN sentinel, so an element no launch
+/// writes shows up as a difference.
+struct Emulator {
+    driver: PathBuf,
+}
+
+const UNWRITTEN: u32 = 0x1234_5678;
+
+impl Target for Emulator {
+    type Buffer = Vec<u32>;
+
+    fn buffer_len(&self, buffer: &Vec<u32>) -> usize {
+        buffer.len()
+    }
+
+    fn alloc(&self, len: usize, zeroed: bool) -> lowp_backend::Result<Vec<u32>> {
+        Ok(vec![if zeroed { 0 } else { UNWRITTEN }; len])
+    }
+
+    fn launch(
+        &self,
+        kernel: &'static str,
+        src: &Vec<u32>,
+        dst: &mut Vec<u32>,
+        tables: &[u32],
+        template: MoveParams,
+        count: usize,
+    ) -> lowp_backend::Result<()> {
+        let id: u32 = match kernel {
+            "strided_copy" => 0,
+            "scatter_add" => 1,
+            "im2col" => 2,
+            "col2im" => 3,
+            other => panic!("unknown movement kernel {other}"),
+        };
+        let mut input: Vec<u8> = Vec::new();
+        for word in [
+            id,
+            count as u32,
+            src.len() as u32,
+            dst.len() as u32,
+            tables.len() as u32,
+        ] {
+            input.extend_from_slice(&word.to_le_bytes());
+        }
+        input.extend_from_slice(bytemuck::bytes_of(&template));
+        for word in src.iter().chain(dst.iter()).chain(tables) {
+            input.extend_from_slice(&word.to_le_bytes());
+        }
+        *dst = run_mode(&self.driver, "movement", input);
+        Ok(())
+    }
+}
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|x| x.to_bits()).collect()
+}
+
+fn cpu_bits(result: lowp_backend::Result<Vec<f32>>) -> Vec<u32> {
+    bits(&result.expect("cpu op"))
+}
+
+fn assert_same_bits(what: &str, got: &[u32], expected: &[u32]) {
+    assert_eq!(got.len(), expected.len(), "{what}: lengths");
+    for (i, (&got, &expected)) in got.iter().zip(expected).enumerate() {
+        assert!(
+            same(got, expected),
+            "{what}: element {i}: got {got:#010x}, expected {expected:#010x}"
+        );
+    }
+}
+
+#[test]
+fn movement_plans_and_kernels_match_the_cpu_backend() {
+    let Some(driver) = driver() else {
+        return;
+    };
+    let emulator = Emulator { driver };
+    let cpu = CpuBackend::new();
+    let mut rng = Rng(0x3C6E_F372_FE94_F82B);
+    let mut data = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|i| match i % 41 {
+                7 => -0.0,
+                13 => f32::from_bits(0x7FC0_1234),
+                19 => f32::from_bits(3),
+                _ => f32::from_bits(rng.word() >> 2),
+            })
+            .collect()
+    };
+    let on_cpu = |x: &[f32],
+                  op: &dyn Fn(
+        &<CpuBackend as Backend>::Buffer,
+    ) -> lowp_backend::Result<<CpuBackend as Backend>::Buffer>| {
+        let input = cpu.upload(x).unwrap();
+        let output = op(&input).expect("cpu op");
+        cpu_bits(pollster::block_on(cpu.download(&output)))
+    };
+
+    let shape = [2usize, 3, 1, 4];
+    let x = data(24);
+    for axes in [[3usize, 0, 2, 1], [0, 1, 2, 3], [2, 3, 1, 0]] {
+        let got = movement::permute(&emulator, &bits(&x), &shape, &axes).unwrap();
+        let expected = on_cpu(&x, &|b| cpu.permute(b, &shape, &axes));
+        assert_same_bits(&format!("permute {axes:?}"), &got, &expected);
+    }
+    let small = data(6);
+    for (from, to) in [
+        (&[3usize, 1][..], &[2usize, 3, 5][..]),
+        (&[1, 6], &[4, 1, 6]),
+        (&[6], &[6]),
+    ] {
+        let got = movement::expand(
+            &emulator,
+            &bits(&small[..from.iter().product::<usize>()]),
+            from,
+            to,
+        )
+        .unwrap();
+        let expected = on_cpu(&small[..from.iter().product::<usize>()], &|b| {
+            cpu.expand(b, from, to)
+        });
+        assert_same_bits(&format!("expand {from:?} -> {to:?}"), &got, &expected);
+    }
+    let ranges = [
+        SliceRange {
+            start: 1,
+            end: 2,
+            step: 1,
+        },
+        SliceRange {
+            start: 0,
+            end: 3,
+            step: 2,
+        },
+        SliceRange::full(1),
+        SliceRange {
+            start: 1,
+            end: 4,
+            step: 2,
+        },
+    ];
+    let got = movement::slice(&emulator, &bits(&x), &shape, &ranges).unwrap();
+    let expected = on_cpu(&x, &|b| cpu.slice(b, &shape, &ranges));
+    assert_same_bits("slice", &got, &expected);
+
+    let a = data(2 * 3 * 4);
+    let b = data(2 * 5 * 4);
+    let (a_bits, b_bits) = (bits(&a), bits(&b));
+    let got = movement::concat(
+        &emulator,
+        &[(&a_bits, &[2, 3, 4][..]), (&b_bits, &[2, 5, 4][..])],
+        1,
+    )
+    .unwrap();
+    let expected = {
+        let (ca, cb) = (cpu.upload(&a).unwrap(), cpu.upload(&b).unwrap());
+        let out = cpu
+            .concat(&[(&ca, &[2, 3, 4][..]), (&cb, &[2, 5, 4][..])], 1)
+            .unwrap();
+        cpu_bits(pollster::block_on(cpu.download(&out)))
+    };
+    assert_same_bits("concat", &got, &expected);
+
+    let indices = [2u32, 0, 2, 1, 2];
+    let got = movement::gather(&emulator, &bits(&x), &shape, 1, &indices).unwrap();
+    let expected = on_cpu(&x, &|b| cpu.gather(b, &shape, 1, &indices));
+    assert_same_bits("gather", &got, &expected);
+    let src_shape = [2usize, 5, 1, 4];
+    let src = data(40);
+    let got = movement::scatter_add(&emulator, &bits(&src), &src_shape, 1, &indices, 4).unwrap();
+    let expected = on_cpu(&src, &|b| cpu.scatter_add(b, &src_shape, 1, &indices, 4));
+    assert_same_bits("scatter_add", &got, &expected);
+
+    let geometries = [
+        ConvGeometry {
+            batch: 2,
+            channels: 4,
+            groups: 2,
+            input: vec![5, 4],
+            kernel: vec![3, 2],
+            stride: vec![2, 1],
+            pad_before: vec![1, 0],
+            pad_after: vec![1, 1],
+            dilation: vec![1, 2],
+        },
+        ConvGeometry {
+            batch: 1,
+            channels: 3,
+            groups: 1,
+            input: vec![9],
+            kernel: vec![3],
+            stride: vec![1],
+            pad_before: vec![2],
+            pad_after: vec![0],
+            dilation: vec![2],
+        },
+        ConvGeometry {
+            batch: 1,
+            channels: 2,
+            groups: 1,
+            input: vec![3, 3, 2],
+            kernel: vec![2, 2, 1],
+            stride: vec![1, 2, 1],
+            pad_before: vec![0, 1, 0],
+            pad_after: vec![1, 0, 0],
+            dilation: vec![1, 1, 1],
+        },
+    ];
+    for geometry in &geometries {
+        let input = data(geometry.input_len());
+        let got = movement::im2col(&emulator, &bits(&input), geometry).unwrap();
+        let expected = on_cpu(&input, &|b| cpu.im2col(b, geometry));
+        assert_same_bits(&format!("im2col {geometry:?}"), &got, &expected);
+        let columns = data(expected.len());
+        let got = movement::col2im(&emulator, &bits(&columns), geometry).unwrap();
+        let expected = on_cpu(&columns, &|b| cpu.col2im(b, geometry));
+        assert_same_bits(&format!("col2im {geometry:?}"), &got, &expected);
     }
 }
