@@ -1,6 +1,5 @@
-// Test-only driver of tests/host_emulation.rs: compiles kernels/common.cuh, kernels/math.cuh and
-// kernels/gemm.cu as host C++ (the shims below stand in for CUDA's intrinsics and execution model;
-// -D__device__= -D__forceinline__=inline -D__constant__= on the command line).
+// Test-only driver of tests/host_emulation.rs: runs the kernels of kernels/, compiled as host C++
+// with the shims and the execution model of emulation.hpp, on inputs read from stdin.
 //
 // `host_emulation gemm` runs the gemm kernel: stdin holds grid x, grid y, grid z, then GemmParams
 // (104 u32), then A and B (the sizes follow from the shape); every block of the grid runs as
@@ -24,8 +23,9 @@
 // lengths, then MoveParams (8 u32), the source, the destination's initial values and the tables.
 // The destination goes to stdout.
 //
-// Otherwise the driver evaluates functions on records read from stdin. A record is 32 little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32
-// result per record goes to stdout.
+// Otherwise the driver evaluates functions on records read from stdin. A record is 32
+// little-endian u32: tag, a, b, c, then a 112-byte Quantizer (params.rs). One u32 result per
+// record goes to stdout.
 //   tag 0: quantize_bits(q, a, word b)
 //   tag 1: block_quantize_element(q.block_wl, a, block max b, q.mode, q.bits, word c)
 //   tag 2: unary math op b on a: 0 sqrt, 1 exp, 2 log, 3 tanh, 4 erf
@@ -33,78 +33,7 @@
 //   tag 4: math_fma(a, b, c)
 //   tag 5: philox4x32_10((a, b, c, q word 0), key (q words 1, 2)), output word (q word 3) & 3
 
-#include <algorithm>
-#include <atomic>
-#include <barrier>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
-#include <thread>
-#include <vector>
-
-using std::max;
-using std::min;
-
-struct Dim3Shim {
-    unsigned x, y, z;
-};
-static thread_local Dim3Shim blockIdx, blockDim, threadIdx;
-static std::barrier<>* block_barrier = nullptr;
-static inline void __syncthreads() {
-    block_barrier->arrive_and_wait();
-}
-#define __global__
-#define __launch_bounds__(threads)
-#define __shared__ static
-// atomicMax on 32-bit words shared by the emulated threads.
-static inline unsigned atomicMax(unsigned* address, unsigned value) {
-    std::atomic_ref<unsigned> word(*address);
-    unsigned old = word.load();
-    while (old < value && !word.compare_exchange_weak(old, value)) {
-    }
-    return old;
-}
-static inline int __clz(int x) {
-    return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x));
-}
-static inline float __uint_as_float(unsigned x) {
-    float f;
-    std::memcpy(&f, &x, 4);
-    return f;
-}
-static inline unsigned __float_as_uint(float x) {
-    unsigned u;
-    std::memcpy(&u, &x, 4);
-    return u;
-}
-// Built with -ffp-contract=off on x86-64 (SSE): plain IEEE binary32 operations.
-static inline float __fadd_rn(float a, float b) {
-    return a + b;
-}
-static inline float __fsub_rn(float a, float b) {
-    return a - b;
-}
-static inline float __fmul_rn(float a, float b) {
-    return a * b;
-}
-// glibc's fmaf is correctly rounded.
-static inline float __fmaf_rn(float a, float b, float c) {
-    return std::fmaf(a, b, c);
-}
-
-#include "common.cuh"
-#include "math.cuh"
-#include "gemm.cu"
-#include "block.cu"
-#include "quantize.cu"
-// ops.cu and reduce.cu compile together with math.cuh (included above).
-#include "ops.cu"
-#include "reduce.cu"
-// movement.cu is its own module on the device (without math.cuh, whose is_nan it repeats).
-namespace movement_module {
-#include "movement.cu"
-}
-using movement_module::MoveParams;
+#include "emulation.hpp"
 
 static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
 static_assert(sizeof(GemmParams) == 3 * 112 + 80, "GemmParams layout");
@@ -121,28 +50,8 @@ static int run_gemm() {
     if (std::fread(a.data(), sizeof(u32), a.size(), stdin) != a.size() || std::fread(b.data(), sizeof(u32), b.size(), stdin) != b.size()) {
         return 1;
     }
-    std::barrier<> barrier(GEMM_TILE * GEMM_TILE);
-    block_barrier = &barrier;
-    for (u32 z = 0; z < grid[2]; z++) {
-        for (u32 y = 0; y < grid[1]; y++) {
-            for (u32 x = 0; x < grid[0]; x++) {
-                std::vector<std::thread> threads;
-                for (u32 ty = 0; ty < GEMM_TILE; ty++) {
-                    for (u32 tx = 0; tx < GEMM_TILE; tx++) {
-                        threads.emplace_back([&, x, y, z, tx, ty] {
-                            blockIdx = Dim3Shim{x, y, z};
-                            blockDim = Dim3Shim{GEMM_TILE, GEMM_TILE, 1};
-                            threadIdx = Dim3Shim{tx, ty, 0};
-                            gemm(params, a.data(), b.data(), c.data());
-                        });
-                    }
-                }
-                for (auto& thread : threads) {
-                    thread.join();
-                }
-            }
-        }
-    }
+    run_kernel(Dim3Shim{grid[0], grid[1], grid[2]}, Dim3Shim{GEMM_TILE, GEMM_TILE, 1}, true,
+               [&] { gemm(params, a.data(), b.data(), c.data()); });
     std::fwrite(c.data(), sizeof(u32), c.size(), stdout);
     return 0;
 }
@@ -171,26 +80,10 @@ static u32 math_binary(u32 op, u32 x, u32 y) {
 
 static_assert(sizeof(BlockParams) == 144, "BlockParams layout");
 
-// Runs `body` as every thread of a grid of `blocks` 1-D thread blocks of WORKGROUP_SIZE threads,
-// one block after another.
+// Runs `body` over `blocks` 1-D thread blocks of WORKGROUP_SIZE threads (concurrent, at a barrier).
 template <typename Body>
 static void run_grid(u32 blocks, const Body& body) {
-    std::barrier<> barrier(WORKGROUP_SIZE);
-    block_barrier = &barrier;
-    for (u32 x = 0; x < blocks; x++) {
-        std::vector<std::thread> threads;
-        for (u32 t = 0; t < WORKGROUP_SIZE; t++) {
-            threads.emplace_back([&, x, t] {
-                blockIdx = Dim3Shim{x, 0, 0};
-                blockDim = Dim3Shim{WORKGROUP_SIZE, 1, 1};
-                threadIdx = Dim3Shim{t, 0, 0};
-                body();
-            });
-        }
-        for (auto& thread : threads) {
-            thread.join();
-        }
-    }
+    run_kernel(Dim3Shim{blocks, 1, 1}, Dim3Shim{WORKGROUP_SIZE, 1, 1}, true, body);
 }
 
 static int run_block() {
@@ -222,18 +115,11 @@ static_assert(sizeof(OpsParams) == 144, "OpsParams layout");
 static_assert(sizeof(QuantizeParams) == 128, "QuantizeParams layout");
 static_assert(sizeof(ReduceParams) == 160, "ReduceParams layout");
 
-// Runs `body` as every thread of `threads` threads in 1-D blocks of WORKGROUP_SIZE, one after
-// another (for kernels without __syncthreads).
+// Runs `body` as `threads` threads in 1-D blocks of WORKGROUP_SIZE, one after another (for
+// kernels without __syncthreads).
 template <typename Body>
 static void run_sequential(u32 threads, const Body& body) {
-    for (u32 x = 0; x * WORKGROUP_SIZE < threads; x++) {
-        for (u32 t = 0; t < WORKGROUP_SIZE; t++) {
-            blockIdx = Dim3Shim{x, 0, 0};
-            blockDim = Dim3Shim{WORKGROUP_SIZE, 1, 1};
-            threadIdx = Dim3Shim{t, 0, 0};
-            body();
-        }
-    }
+    run_kernel(Dim3Shim{(threads + WORKGROUP_SIZE - 1) / WORKGROUP_SIZE, 1, 1}, Dim3Shim{WORKGROUP_SIZE, 1, 1}, false, body);
 }
 
 static int run_quantize() {
