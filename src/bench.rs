@@ -7,6 +7,7 @@
 //! return, so a CPU figure is the operation alone. Any other backend (wgpu) may return before its
 //! device has finished, so its figure is the operation followed by a download of the result
 //! (`pollster::block_on`): a download-inclusive time, which also counts the copy back to the host.
+//! The CUDA rows ([`cuda`], `--features cuda`) synchronise the device instead.
 
 use crate::backend::{Backend, CpuBackend};
 use crate::formats::{Format, Quantizer, Rounding};
@@ -16,7 +17,7 @@ use std::time::Instant;
 /// One measured configuration (one JSON row of `lowp bench --json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BenchRow {
-    /// The operation (`quantize`).
+    /// The operation (`quantize`, or `copy` for the CUDA device-to-device copy).
     pub op: &'static str,
     /// The backend's name.
     pub backend: String,
@@ -416,4 +417,112 @@ pub fn qgemm_rows(sizes: &[usize]) -> crate::backend::Result<Vec<QgemmRow>> {
         }
     }
     Ok(rows)
+}
+
+/// The CUDA rows of `lowp bench` (`--features cuda`). Unlike the generic device rows, these wait
+/// for the device with [`lowp_cuda::CudaBackend::synchronize`] instead of downloading the result,
+/// so they measure the kernels alone (the result stays on the device).
+#[cfg(feature = "cuda")]
+pub mod cuda {
+    use super::{
+        BenchRow, QGEMM_BENCH_CONFIGS, QUANTIZE_BENCH_FORMATS, QgemmRow, bench_input,
+        gemm_bench_input, qgemm_bench_spec,
+    };
+    use crate::backend::{Backend, Result};
+    use crate::formats::{Format, Quantizer, Rounding};
+    use lowp_cuda::{CudaBackend, CudaBuffer};
+    use std::time::Instant;
+
+    /// Sizes from which only the first configuration of [`QGEMM_BENCH_CONFIGS`] (e4m3 products,
+    /// fp16 sums, separate) is measured, to keep the bench short.
+    pub const LARGE_GEMM: usize = 2048;
+
+    /// The best of `repetitions` calls of `operation` after one warm-up, each followed by a
+    /// device synchronisation, in seconds.
+    fn best_time(
+        backend: &CudaBackend,
+        repetitions: usize,
+        operation: impl Fn() -> Result<CudaBuffer>,
+    ) -> Result<f64> {
+        drop(operation()?);
+        backend.synchronize()?;
+        let mut best = f64::INFINITY;
+        for _ in 0..repetitions.max(1) {
+            let start = Instant::now();
+            let out = operation()?;
+            backend.synchronize()?;
+            best = best.min(start.elapsed().as_secs_f64());
+            drop(out);
+        }
+        Ok(best)
+    }
+
+    /// The quantize rows (every format of [`QUANTIZE_BENCH_FORMATS`], nearest and stochastic, over
+    /// `n` elements; threads reported as 0) and one `copy` row: a device-to-device copy of the
+    /// same `n` binary32 values (format `fp32`, rounding `none`), whose `ns_per_element` gives the
+    /// memory bandwidth as `8 / ns_per_element` GB/s (4 bytes read and 4 written per element).
+    pub fn quantize_rows(backend: &CudaBackend, n: usize) -> Result<Vec<BenchRow>> {
+        let input = backend.upload(&bench_input(n))?;
+        let mut rows = Vec::new();
+        let row = |format: &str, rounding: &str, seconds: f64| BenchRow {
+            op: "quantize",
+            backend: "cuda".to_string(),
+            format: format.to_string(),
+            rounding: rounding.to_string(),
+            threads: 0,
+            n,
+            ns_per_element: seconds * 1e9 / n.max(1) as f64,
+        };
+        for spec in QUANTIZE_BENCH_FORMATS {
+            let format: Format = spec.parse()?;
+            for rounding in [
+                Rounding::Nearest,
+                Rounding::stochastic(format.default_stochastic_bits())?,
+            ] {
+                let quantizer = Quantizer::new(format, rounding, 1)?;
+                let seconds =
+                    best_time(backend, 10, || backend.quantize(&input, &[n], &quantizer))?;
+                rows.push(row(spec, rounding.name(), seconds));
+            }
+        }
+        let seconds = best_time(backend, 10, || backend.copy(&input))?;
+        rows.push(BenchRow {
+            op: "copy",
+            ..row("fp32", "none", seconds)
+        });
+        Ok(rows)
+    }
+
+    /// The qgemm rows at `size³` for each of `sizes`: every configuration of
+    /// [`QGEMM_BENCH_CONFIGS`] below [`LARGE_GEMM`], only the first from there on.
+    pub fn qgemm_rows(backend: &CudaBackend, sizes: &[usize]) -> Result<Vec<QgemmRow>> {
+        let mut rows = Vec::new();
+        for &size in sizes {
+            let a = backend.upload(&gemm_bench_input(size * size, 1))?;
+            let b = backend.upload(&gemm_bench_input(size * size, 2))?;
+            let configs = if size >= LARGE_GEMM {
+                &QGEMM_BENCH_CONFIGS[..1]
+            } else {
+                &QGEMM_BENCH_CONFIGS[..]
+            };
+            for &(mul, add, fma) in configs {
+                let spec = qgemm_bench_spec(size, mul, add, fma)?;
+                let repetitions = if size >= LARGE_GEMM { 2 } else { 5 };
+                let seconds = best_time(backend, repetitions, || backend.qgemm(&a, &b, &spec))?;
+                rows.push(QgemmRow {
+                    op: "qgemm",
+                    backend: "cuda".to_string(),
+                    mul: mul.to_string(),
+                    add: add.to_string(),
+                    mode: if fma { "fma" } else { "separate" },
+                    m: size,
+                    k: size,
+                    n: size,
+                    threads: 0,
+                    ns_per_mac: seconds * 1e9 / (size * size * size).max(1) as f64,
+                });
+            }
+        }
+        Ok(rows)
+    }
 }

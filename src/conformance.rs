@@ -310,6 +310,16 @@ impl LayerDevice for lowp_wgpu::WgpuBackend {
     }
 }
 
+/// Layer cases on CUDA run on a tensor device of their own on the first GPU (opened once per
+/// process); `None` when no device opens.
+#[cfg(feature = "cuda")]
+impl LayerDevice for lowp_cuda::CudaBackend {
+    fn layer_device(&self) -> Option<Device> {
+        static DEVICE: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
+        DEVICE.get_or_init(|| Device::cuda().ok()).clone()
+    }
+}
+
 /// Runs every case of `manifest` on `backend`.
 pub fn run<B: LayerDevice>(manifest: &Manifest, backend: &B) -> Report {
     Report {

@@ -1,5 +1,5 @@
 //! One test body per behaviour, instantiated per backend by `backend_tests!` (`name::cpu`,
-//! `name::wgpu` with `--features wgpu`; `name::cuda` later). Every body compares a backend's
+//! `name::wgpu` with `--features wgpu`, `name::cuda` with `--features cuda`). Every body compares a backend's
 //! output with the backend-independent oracle of lowp-formats (scalar quantizers, the GEMM
 //! reference, `apply` and `reduce_reference`) or with naive index loops written here, bit for
 //! bit (any NaN equals any NaN; the sign of zero counts). A backend that cannot start prints
@@ -12,7 +12,7 @@ use lowp::formats::ops::{BinaryOp, ReduceOp, UnaryOp, reduce_reference};
 use lowp::formats::{Format, Quantizer, Rounding};
 
 /// Whether `LOWP_REQUIRE` (a comma-separated list) names `backend`.
-#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "wgpu", feature = "cuda")), allow(dead_code))]
 fn required(backend: &str) -> bool {
     std::env::var("LOWP_REQUIRE")
         .map(|list| list.split(',').any(|name| name.trim() == backend))
@@ -35,6 +35,23 @@ fn wgpu_backend() -> Option<&'static lowp_wgpu::WgpuBackend> {
     }
 }
 
+/// The shared CUDA backend (opened once per test binary), or `None` after printing
+/// `SKIP: cuda: <reason>` when no driver, NVRTC or device is available and `LOWP_REQUIRE` does not
+/// name cuda.
+#[cfg(feature = "cuda")]
+fn cuda_backend() -> Option<&'static lowp_cuda::CudaBackend> {
+    static BACKEND: std::sync::OnceLock<Result<lowp_cuda::CudaBackend, BackendError>> =
+        std::sync::OnceLock::new();
+    match BACKEND.get_or_init(lowp_cuda::CudaBackend::new) {
+        Ok(backend) => Some(backend),
+        Err(BackendError::Unavailable { reason, .. }) if !required("cuda") => {
+            println!("SKIP: cuda: {reason}");
+            None
+        }
+        Err(error) => panic!("the cuda backend is required (LOWP_REQUIRE) but failed: {error}"),
+    }
+}
+
 /// For each test body `fn name<B: Backend>(backend: &B)`, a module `name` with one test per
 /// backend.
 macro_rules! backend_tests {
@@ -54,7 +71,13 @@ macro_rules! backend_tests {
                     }
                 }
 
-                // cuda: `#[cfg(feature = "cuda")] #[test] fn cuda()` goes here once lowp-cuda exists.
+                #[cfg(feature = "cuda")]
+                #[test]
+                fn cuda() {
+                    if let Some(backend) = super::cuda_backend() {
+                        super::$name(backend);
+                    }
+                }
             }
         )*
     };

@@ -1,9 +1,10 @@
 //! Tensor and layer test bodies with low-precision formats and stochastic rounding, one body
 //! per behaviour, instantiated per device by `layer_tests!` (`name::cpu`, `name::wgpu` with
-//! `--features wgpu`). Each body returns its named outputs (forward values and gradients);
-//! the cpu test checks they are reproducible, the wgpu test that they equal the CPU's bit for
-//! bit (any NaN equals any NaN). A device that cannot start prints `SKIP` and passes, unless
-//! `LOWP_REQUIRE` names it. Sizes are small: lavapipe is slow.
+//! `--features wgpu`, `name::cuda` with `--features cuda`). Each body returns its named outputs
+//! (forward values and gradients); the cpu test checks they are reproducible, the wgpu and cuda
+//! tests that they equal the CPU's bit for bit (any NaN equals any NaN). A device that cannot
+//! start prints `SKIP` and passes, unless `LOWP_REQUIRE` names it. Sizes are small: lavapipe is
+//! slow.
 
 use lowp::formats::{Format, Rounding};
 use lowp::nn::functional::{
@@ -49,7 +50,7 @@ fn record_grads(outputs: &mut Outputs, named: &[(&str, &Tensor)]) {
 }
 
 /// Whether `LOWP_REQUIRE` (a comma-separated list) names `device`.
-#[cfg_attr(not(feature = "wgpu"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "wgpu", feature = "cuda")), allow(dead_code))]
 fn required(device: &str) -> bool {
     std::env::var("LOWP_REQUIRE")
         .map(|list| list.split(',').any(|name| name.trim() == device))
@@ -68,6 +69,21 @@ fn wgpu_device() -> Option<Device> {
             None
         }
         Err(error) => panic!("the wgpu device is required (LOWP_REQUIRE) but failed: {error}"),
+    }
+}
+
+/// The shared CUDA device, or `None` after printing `SKIP` when none is available and
+/// `LOWP_REQUIRE` does not name cuda.
+#[cfg(feature = "cuda")]
+fn cuda_device() -> Option<Device> {
+    static DEVICE: std::sync::OnceLock<Result<Device, String>> = std::sync::OnceLock::new();
+    match DEVICE.get_or_init(|| Device::cuda().map_err(|e| e.to_string())) {
+        Ok(device) => Some(device.clone()),
+        Err(reason) if !required("cuda") => {
+            println!("SKIP: cuda: {reason}");
+            None
+        }
+        Err(error) => panic!("the cuda device is required (LOWP_REQUIRE) but failed: {error}"),
     }
 }
 
@@ -106,7 +122,14 @@ macro_rules! layer_tests {
                     }
                 }
 
-                // cuda: `#[cfg(feature = "cuda")] #[test] fn cuda()` goes here once lowp-cuda exists.
+                #[cfg(feature = "cuda")]
+                #[test]
+                fn cuda() {
+                    if let Some(device) = super::cuda_device() {
+                        let expected = super::$name(&lowp::tensor::Device::cpu());
+                        super::assert_same(&super::$name(&device), &expected);
+                    }
+                }
             }
         )*
     };

@@ -58,9 +58,40 @@ impl CliBackend for lowp_wgpu::WgpuBackend {
     }
 }
 
+#[cfg(feature = "cuda")]
+impl CliBackend for lowp_cuda::CudaBackend {
+    const NAME: &'static str = "cuda";
+
+    fn open() -> Result<Self> {
+        Ok(lowp_cuda::CudaBackend::new()?)
+    }
+
+    /// Threads reported as 0; each timed call is followed by a device synchronisation (the result
+    /// stays on the device), plus one `copy` row (device-to-device bandwidth).
+    fn quantize_rows(&self, n: usize) -> Result<Vec<BenchRow>> {
+        Ok(lowp::bench::cuda::quantize_rows(self, n)?)
+    }
+
+    /// Threads reported as 0; synchronised like the quantize rows; sizes from
+    /// [`lowp::bench::cuda::LARGE_GEMM`] on measure e4m3/fp16 separate only.
+    fn qgemm_rows(&self, sizes: &[usize]) -> Result<Vec<QgemmRow>> {
+        Ok(lowp::bench::cuda::qgemm_rows(self, sizes)?)
+    }
+}
+
 /// The names `--backend` accepts in this build, in the order the help and errors list them.
 pub const AVAILABLE: &[&str] = &[
     CpuBackend::NAME,
     #[cfg(feature = "wgpu")]
     lowp_wgpu::WgpuBackend::NAME,
+    #[cfg(feature = "cuda")]
+    lowp_cuda::CudaBackend::NAME,
 ];
+
+/// Opens `B`; a backend that cannot run here gives `backend NAME is unavailable: REASON
+/// (backends in this build: ...)`.
+pub fn open<B: CliBackend>() -> Result<B> {
+    B::open().map_err(|error| {
+        anyhow::anyhow!("{error} (backends in this build: {})", AVAILABLE.join(", "))
+    })
+}

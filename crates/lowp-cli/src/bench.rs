@@ -31,7 +31,7 @@ pub fn run<B: CliBackend>(
         gemm_sizes.iter().all(|&size| (1..=8192).contains(&size)),
         "--gemm-sizes must be between 1 and 8192"
     );
-    let backend = B::open()?;
+    let backend = crate::backends::open::<B>()?;
     let quantize = match ops {
         Ops::All | Ops::Quantize => backend.quantize_rows(n)?,
         Ops::Qgemm => Vec::new(),

@@ -9,8 +9,9 @@
 //! lowp conformance --manifest PATH   run conformance vectors (exit 1 on any failure)
 //! lowp bench [--json] [--n N]        quantize and qgemm throughput
 //! ```
-//! The global `--backend cpu|wgpu` picks the backend quantize, gemm, conformance and bench run on
-//! (`wgpu` with the `wgpu` feature, on by default); each command is generic over
+//! The global `--backend cpu|wgpu|cuda` picks the backend quantize, gemm, conformance and bench run
+//! on (`wgpu` with the `wgpu` feature, on by default; `cuda` with the `cuda` feature); each command
+//! is generic over
 //! [`lowp::backend::Backend`] and the name is dispatched once, in [`run`].
 //! Bad input gives one line `error: ...` on stderr and exit status 2; no output file is left.
 
@@ -43,8 +44,8 @@ const EXIT_FAILED: u8 = 1;
 #[derive(Debug, Parser)]
 #[command(name = "lowp", version)]
 struct Cli {
-    /// Compute backend: `cpu`, or `wgpu` (WGSL on Vulkan or GL; built with the `wgpu` feature, on
-    /// by default).
+    /// Compute backend: `cpu`, `wgpu` (WGSL on Vulkan or GL; built with the `wgpu` feature, on by
+    /// default) or `cuda` (NVIDIA GPUs through NVRTC; built with the `cuda` feature).
     #[arg(long, global = true, value_name = "NAME", default_value = "cpu")]
     backend: String,
     /// What to do.
@@ -82,7 +83,8 @@ enum Command {
     /// Measure quantize (ns/element) and qgemm (ns/MAC) throughput.
     ///
     /// On cpu: on one thread and on all threads, with a plain binary32 matmul reference. On wgpu:
-    /// each timed call includes downloading its result (threads is reported as 0).
+    /// each timed call includes downloading its result (threads is reported as 0). On cuda: each
+    /// timed call ends with a device synchronisation, plus a device-to-device `copy` row.
     Bench {
         /// Print a JSON array instead of tables.
         #[arg(long)]
@@ -121,6 +123,8 @@ fn run(cli: &Cli, out: &mut impl Write) -> Result<ExitCode> {
         CpuBackend::NAME => execute::<CpuBackend>(&cli.command, out),
         #[cfg(feature = "wgpu")]
         lowp_wgpu::WgpuBackend::NAME => execute::<lowp_wgpu::WgpuBackend>(&cli.command, out),
+        #[cfg(feature = "cuda")]
+        lowp_cuda::CudaBackend::NAME => execute::<lowp_cuda::CudaBackend>(&cli.command, out),
         other => bail!(
             "unknown backend '{other}'; available backends: {}",
             backends::AVAILABLE.join(", ")
@@ -137,10 +141,10 @@ fn execute<B: CliBackend>(command: &Command, out: &mut impl Write) -> Result<Exi
         Command::Show { spec } => {
             out.write_all(describe::show(&spec.parse::<Format>()?)?.as_bytes())?
         }
-        Command::Quantize(args) => quantize::run(&B::open()?, args)?,
-        Command::Gemm(args) => gemm::run(&B::open()?, args)?,
+        Command::Quantize(args) => quantize::run(&backends::open::<B>()?, args)?,
+        Command::Gemm(args) => gemm::run(&backends::open::<B>()?, args)?,
         Command::Conformance { manifest, verbose } => {
-            if !conformance::run(&B::open()?, manifest, *verbose, out)? {
+            if !conformance::run(&backends::open::<B>()?, manifest, *verbose, out)? {
                 return Ok(ExitCode::from(EXIT_FAILED));
             }
         }

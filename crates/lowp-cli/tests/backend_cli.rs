@@ -1,9 +1,11 @@
-//! End-to-end tests of `--backend`: `--backend wgpu` gives the same output files as `--backend cpu`
-//! for quantize and gemm, passes a small conformance manifest and benches wgpu rows; unknown and
-//! unavailable backends are bad input (one `error:` line, exit status 2, no output file).
+//! End-to-end tests of `--backend`: `--backend wgpu` and `--backend cuda` give the same output
+//! files as `--backend cpu` for quantize and gemm, pass a small conformance manifest and bench
+//! their rows; unknown and unavailable backends are bad input (one `error:` line, exit status 2,
+//! no output file).
 //!
-//! The wgpu tests need an adapter (lavapipe will do). Without one they print `SKIP` and pass,
-//! unless the environment variable `LOWP_REQUIRE` contains `wgpu`.
+//! The wgpu tests need an adapter (lavapipe will do), the cuda tests a CUDA device (and the
+//! `cuda` feature). Without one they print `SKIP` and pass, unless the environment variable
+//! `LOWP_REQUIRE` names the backend.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -92,18 +94,25 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
         .collect()
 }
 
-/// Whether a wgpu adapter exists here (the test process opens one, as the binary would). Without
-/// one, prints `SKIP` and returns false, or panics when `LOWP_REQUIRE` contains `wgpu`.
-fn wgpu_available(test: &str) -> bool {
-    #[cfg(feature = "wgpu")]
-    let reason = match lowp_wgpu::WgpuBackend::new() {
-        Ok(_) => return true,
-        Err(error) => error.to_string(),
+/// Whether `backend` (`wgpu` or `cuda`) can run here (the test process opens it, as the binary
+/// would). Otherwise prints `SKIP` and returns false, or panics when `LOWP_REQUIRE` names it.
+fn backend_available(backend: &str, test: &str) -> bool {
+    let reason = match backend {
+        #[cfg(feature = "wgpu")]
+        "wgpu" => match lowp_wgpu::WgpuBackend::new() {
+            Ok(_) => return true,
+            Err(error) => error.to_string(),
+        },
+        #[cfg(feature = "cuda")]
+        "cuda" => match lowp_cuda::CudaBackend::new() {
+            Ok(_) => return true,
+            Err(error) => error.to_string(),
+        },
+        _ => format!("lowp-cli was built without the `{backend}` feature"),
     };
-    #[cfg(not(feature = "wgpu"))]
-    let reason = "lowp-cli was built without the `wgpu` feature".to_string();
-    let required = std::env::var("LOWP_REQUIRE").is_ok_and(|value| value.contains("wgpu"));
-    assert!(!required, "LOWP_REQUIRE contains wgpu, but: {reason}");
+    let required = std::env::var("LOWP_REQUIRE")
+        .is_ok_and(|value| value.split(',').any(|name| name.trim() == backend));
+    assert!(!required, "LOWP_REQUIRE names {backend}, but: {reason}");
     println!("SKIP {test}: {reason}");
     false
 }
@@ -139,11 +148,11 @@ fn values(n: usize) -> Vec<f32> {
     values
 }
 
-/// Runs `args` followed by `--output out-BACKEND.EXTENSION` (in the scratch directory) once per
-/// backend and asserts the two output files are byte-identical.
-fn assert_same_file_on_both_backends(scratch: &Scratch, args: &[&OsStr], extension: &str) {
+/// Runs `args` followed by `--output out-BACKEND.EXTENSION` (in the scratch directory) on cpu and
+/// on `device` and asserts the two output files are byte-identical.
+fn assert_same_file_as_cpu(device: &str, scratch: &Scratch, args: &[&OsStr], extension: &str) {
     let mut outputs = Vec::new();
-    for backend in ["cpu", "wgpu"] {
+    for backend in ["cpu", device] {
         let output = scratch.file(&format!("out-{backend}.{extension}"));
         let mut full: Vec<&OsStr> = vec!["--backend".as_ref(), backend.as_ref()];
         full.extend_from_slice(args);
@@ -154,16 +163,25 @@ fn assert_same_file_on_both_backends(scratch: &Scratch, args: &[&OsStr], extensi
     assert!(!outputs[0].is_empty());
     assert!(
         outputs[0] == outputs[1],
-        "cpu and wgpu outputs differ for {args:?}"
+        "cpu and {device} outputs differ for {args:?}"
     );
 }
 
 #[test]
 fn quantize_on_wgpu_writes_the_same_file_as_on_cpu() {
-    if !wgpu_available("quantize_on_wgpu_writes_the_same_file_as_on_cpu") {
+    quantize_writes_the_same_file_as_on_cpu("wgpu");
+}
+
+#[test]
+fn quantize_on_cuda_writes_the_same_file_as_on_cpu() {
+    quantize_writes_the_same_file_as_on_cpu("cuda");
+}
+
+fn quantize_writes_the_same_file_as_on_cpu(backend: &str) {
+    if !backend_available(backend, "quantize_writes_the_same_file_as_on_cpu") {
         return;
     }
-    let scratch = Scratch::new("quantize");
+    let scratch = Scratch::new(&format!("quantize-{backend}"));
     let input = scratch.write_f32("in.f32", &values(1000));
     for (format, rounding, extension) in [
         ("e4m3", "nearest", "f32"),
@@ -185,16 +203,25 @@ fn quantize_on_wgpu_writes_the_same_file_as_on_cpu() {
             "--input".as_ref(),
             input.as_os_str(),
         ];
-        assert_same_file_on_both_backends(&scratch, &args, extension);
+        assert_same_file_as_cpu(backend, &scratch, &args, extension);
     }
 }
 
 #[test]
 fn gemm_on_wgpu_writes_the_same_file_as_on_cpu() {
-    if !wgpu_available("gemm_on_wgpu_writes_the_same_file_as_on_cpu") {
+    gemm_writes_the_same_file_as_on_cpu("wgpu");
+}
+
+#[test]
+fn gemm_on_cuda_writes_the_same_file_as_on_cpu() {
+    gemm_writes_the_same_file_as_on_cpu("cuda");
+}
+
+fn gemm_writes_the_same_file_as_on_cpu(backend: &str) {
+    if !backend_available(backend, "gemm_writes_the_same_file_as_on_cpu") {
         return;
     }
-    let scratch = Scratch::new("gemm");
+    let scratch = Scratch::new(&format!("gemm-{backend}"));
     let (batch, m, k, n) = (2, 5, 7, 3);
     // Finite operands between 2^-4 and 2^2 in magnitude, so that sums stay mostly finite.
     let small: Vec<f32> = values(batch * (m * k + k * n))
@@ -236,16 +263,25 @@ fn gemm_on_wgpu_writes_the_same_file_as_on_cpu() {
         ];
         args.extend(sizes.iter().map(OsStr::new));
         args.extend(variant.iter().map(OsStr::new));
-        assert_same_file_on_both_backends(&scratch, &args, extension);
+        assert_same_file_as_cpu(backend, &scratch, &args, extension);
     }
 }
 
 #[test]
 fn conformance_passes_on_wgpu() {
-    if !wgpu_available("conformance_passes_on_wgpu") {
+    conformance_passes_on("wgpu");
+}
+
+#[test]
+fn conformance_passes_on_cuda() {
+    conformance_passes_on("cuda");
+}
+
+fn conformance_passes_on(backend: &str) {
+    if !backend_available(backend, "conformance_passes_on") {
         return;
     }
-    let scratch = Scratch::new("conformance");
+    let scratch = Scratch::new(&format!("conformance-{backend}"));
     let vectors = scratch.file("vectors");
     fs::create_dir_all(&vectors).unwrap();
     fs::write(vectors.join("in.f32"), f32_bytes(&[1.0625, 1000.0, 0.3])).unwrap();
@@ -269,7 +305,7 @@ fn conformance_passes_on_wgpu() {
     .unwrap();
     let text = success(&lowp([
         OsStr::new("--backend"),
-        "wgpu".as_ref(),
+        backend.as_ref(),
         "conformance".as_ref(),
         "--verbose".as_ref(),
         "--manifest".as_ref(),
@@ -280,14 +316,16 @@ fn conformance_passes_on_wgpu() {
         "{text}"
     );
     assert!(
-        text.ends_with("wgpu: 2 passed, 0 failed, 0 not supported yet\n"),
+        text.ends_with(&format!(
+            "{backend}: 2 passed, 0 failed, 0 not supported yet\n"
+        )),
         "{text}"
     );
 }
 
 #[test]
 fn bench_on_wgpu_prints_wgpu_rows() {
-    if !wgpu_available("bench_on_wgpu_prints_wgpu_rows") {
+    if !backend_available("wgpu", "bench_on_wgpu_prints_wgpu_rows") {
         return;
     }
     let json = success(&lowp([
@@ -344,15 +382,16 @@ fn unknown_backends_are_bad_input_and_leave_no_output() {
     let scratch = Scratch::new("unknown");
     let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
     let output = scratch.file("out.f32");
-    let available = if cfg!(feature = "wgpu") {
-        "available backends: cpu, wgpu"
-    } else {
-        "available backends: cpu"
+    let available = match (cfg!(feature = "wgpu"), cfg!(feature = "cuda")) {
+        (true, true) => "available backends: cpu, wgpu, cuda",
+        (true, false) => "available backends: cpu, wgpu",
+        (false, true) => "available backends: cpu, cuda",
+        (false, false) => "available backends: cpu",
     };
     assert_bad_input(
         &lowp([
             OsStr::new("--backend"),
-            "cuda".as_ref(),
+            "tpu".as_ref(),
             "quantize".as_ref(),
             "--format".as_ref(),
             "e4m3".as_ref(),
@@ -363,7 +402,7 @@ fn unknown_backends_are_bad_input_and_leave_no_output() {
             "--output".as_ref(),
             output.as_os_str(),
         ]),
-        &format!("unknown backend 'cuda'; {available}"),
+        &format!("unknown backend 'tpu'; {available}"),
     );
     assert_eq!(scratch.entries(), ["in.f32"]);
     for args in [
@@ -412,4 +451,71 @@ fn wgpu_without_an_adapter_is_bad_input_and_leaves_no_output() {
     // Commands that compute nothing do not open the backend.
     let formats = run(&["--backend".as_ref(), "wgpu".as_ref(), "formats".as_ref()]);
     assert!(success(&formats).contains("e4m3"));
+}
+
+#[test]
+fn bench_on_cuda_prints_cuda_rows_and_a_copy_row() {
+    if !backend_available("cuda", "bench_on_cuda_prints_cuda_rows_and_a_copy_row") {
+        return;
+    }
+    let json = success(&lowp([
+        "bench",
+        "--backend",
+        "cuda",
+        "--json",
+        "--n",
+        "4096",
+        "--gemm-sizes",
+        "8",
+    ]));
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut ops = std::collections::BTreeMap::<String, usize>::new();
+    for row in rows.as_array().unwrap() {
+        assert_eq!(row["backend"], "cuda", "{row}");
+        assert_eq!(row["threads"], 0, "{row}");
+        *ops.entry(row["op"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(
+        ops.into_iter().collect::<Vec<_>>(),
+        [
+            ("copy".to_string(), 1),
+            ("qgemm".to_string(), 4),
+            ("quantize".to_string(), 10)
+        ]
+    );
+}
+
+/// `--backend cuda` where CUDA cannot run (no driver library here) is bad input that names the
+/// backends of the build, and leaves no output file.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_without_a_device_is_bad_input_and_leaves_no_output() {
+    if lowp_cuda::CudaBackend::new().is_ok() {
+        println!("SKIP cuda_without_a_device_is_bad_input_and_leaves_no_output: CUDA runs here");
+        return;
+    }
+    let scratch = Scratch::new("cuda-unavailable");
+    let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
+    let output = scratch.file("out.f32");
+    let quantize = lowp([
+        OsStr::new("--backend"),
+        "cuda".as_ref(),
+        "quantize".as_ref(),
+        "--format".as_ref(),
+        "e4m3".as_ref(),
+        "--rounding".as_ref(),
+        "nearest".as_ref(),
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--output".as_ref(),
+        output.as_os_str(),
+    ]);
+    assert_bad_input(&quantize, "backend cuda is unavailable: ");
+    assert_bad_input(&quantize, "(backends in this build: cpu");
+    assert_eq!(scratch.entries(), ["in.f32"]);
+    assert_bad_input(
+        &lowp(["--backend", "cuda", "bench", "--n", "4"]),
+        "backend cuda is unavailable: ",
+    );
 }

@@ -501,8 +501,8 @@ fn usage_errors_and_unknown_backends_exit_2() {
     assert_eq!(lowp(["frobnicate"]).status.code(), Some(2));
     assert_eq!(lowp(["quantize", "--seed", "-1"]).status.code(), Some(2));
     assert_bad_input(
-        &lowp(["--backend", "cuda", "formats"]),
-        "unknown backend 'cuda'; available backends: cpu",
+        &lowp(["--backend", "tpu", "formats"]),
+        "unknown backend 'tpu'; available backends: cpu",
     );
     assert_bad_input(
         &lowp(["show", "e4m3", "--backend", "x"]),

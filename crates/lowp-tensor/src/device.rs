@@ -1,8 +1,8 @@
 //! [`Device`]: the compiled-in backends behind one enum, and [`Storage`], a buffer on one of them.
 //!
 //! Every backend operation is described by a [`Kernel`] and run by [`Device::run`], which matches
-//! the device once and calls the generic [`Backend`] method. Adding a backend (CUDA) is one
-//! variant in [`Device`] and [`Storage`] plus one arm in `run`, `upload`, `download` and `name`.
+//! the device once and calls the generic [`Backend`] method. A backend is one variant in
+//! [`Device`] and [`Storage`] plus one arm in `run`, `upload`, `download` and `name`.
 
 use crate::error::{Result, TensorError};
 use lowp_backend::{Backend, ConvGeometry, CpuBackend, CpuBuffer, SliceRange};
@@ -17,6 +17,9 @@ pub enum Device {
     /// The WGSL backend (wgpu: Vulkan, GL, Metal, DX12, WebGPU).
     #[cfg(feature = "wgpu")]
     Wgpu(Arc<lowp_wgpu::WgpuBackend>),
+    /// The CUDA backend (NVRTC-compiled kernels on an NVIDIA GPU).
+    #[cfg(feature = "cuda")]
+    Cuda(Arc<lowp_cuda::CudaBackend>),
 }
 
 /// A device buffer of binary32 values (row-major, contiguous).
@@ -27,6 +30,9 @@ pub enum Storage {
     /// A wgpu storage buffer.
     #[cfg(feature = "wgpu")]
     Wgpu(lowp_wgpu::WgpuBuffer),
+    /// A CUDA device allocation (shared: CUDA buffers are not cloneable).
+    #[cfg(feature = "cuda")]
+    Cuda(Arc<lowp_cuda::CudaBuffer>),
 }
 
 /// One backend operation with its parameters (see the [`Backend`] method of the same name for
@@ -218,12 +224,20 @@ impl Device {
         )))
     }
 
-    /// Short name: `cpu`, `wgpu`.
+    /// Opens the first CUDA device (`Unavailable` without a driver, NVRTC or device).
+    #[cfg(feature = "cuda")]
+    pub fn cuda() -> Result<Self> {
+        Ok(Device::Cuda(Arc::new(lowp_cuda::CudaBackend::new()?)))
+    }
+
+    /// Short name: `cpu`, `wgpu`, `cuda`.
     pub fn name(&self) -> &'static str {
         match self {
             Device::Cpu(backend) => backend.name(),
             #[cfg(feature = "wgpu")]
             Device::Wgpu(backend) => backend.name(),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(backend) => backend.name(),
         }
     }
 
@@ -234,6 +248,8 @@ impl Device {
             (Device::Cpu(_), Device::Cpu(_)) => true,
             #[cfg(feature = "wgpu")]
             (Device::Wgpu(a), Device::Wgpu(b)) => Arc::ptr_eq(a, b),
+            #[cfg(feature = "cuda")]
+            (Device::Cuda(a), Device::Cuda(b)) => Arc::ptr_eq(a, b),
             #[allow(unreachable_patterns)]
             _ => false,
         }
@@ -245,6 +261,8 @@ impl Device {
             Device::Cpu(backend) => Storage::Cpu(backend.upload(data)?),
             #[cfg(feature = "wgpu")]
             Device::Wgpu(backend) => Storage::Wgpu(backend.upload(data)?),
+            #[cfg(feature = "cuda")]
+            Device::Cuda(backend) => Storage::Cuda(Arc::new(backend.upload(data)?)),
         })
     }
 
@@ -254,6 +272,8 @@ impl Device {
             (Device::Cpu(_), Storage::Cpu(buffer)) => Ok(buffer.as_slice().to_vec()),
             #[cfg(feature = "wgpu")]
             (Device::Wgpu(backend), Storage::Wgpu(buffer)) => Ok(backend.download(buffer).await?),
+            #[cfg(feature = "cuda")]
+            (Device::Cuda(backend), Storage::Cuda(buffer)) => Ok(backend.download(buffer).await?),
             #[allow(unreachable_patterns)]
             _ => Err(self.mismatch("download", storage)),
         }
@@ -265,6 +285,8 @@ impl Device {
             Storage::Cpu(buffer) => Some(buffer.as_slice()),
             #[cfg(feature = "wgpu")]
             Storage::Wgpu(_) => None,
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(_) => None,
         }
     }
 
@@ -296,10 +318,24 @@ impl Device {
                     .iter()
                     .map(|storage| match storage {
                         Storage::Wgpu(buffer) => Ok(buffer),
+                        #[allow(unreachable_patterns)]
                         other => Err(self.mismatch("kernel", other)),
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Storage::Wgpu(run_on(backend.as_ref(), kernel, &buffers)?))
+            }
+            #[cfg(feature = "cuda")]
+            Device::Cuda(backend) => {
+                let buffers = inputs
+                    .iter()
+                    .map(|storage| match storage {
+                        Storage::Cuda(buffer) => Ok(buffer.as_ref()),
+                        #[allow(unreachable_patterns)]
+                        other => Err(self.mismatch("kernel", other)),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let output = run_on(backend.as_ref(), kernel, &buffers)?;
+                Ok(Storage::Cuda(Arc::new(output)))
             }
         }
     }
@@ -312,6 +348,8 @@ impl Storage {
             Storage::Cpu(_) => "cpu",
             #[cfg(feature = "wgpu")]
             Storage::Wgpu(_) => "wgpu",
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(_) => "cuda",
         }
     }
 }

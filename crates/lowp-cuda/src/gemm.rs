@@ -1,0 +1,270 @@
+//! Quantized GEMM on the device (`kernels/gemm.cu`, SEMANTICS.md §9): a tiled kernel (64 × 64
+//! outputs per block of 16 × 16 threads, 4 × 4 outputs per thread in registers, slices of A and B
+//! staged in shared memory, k strictly ascending per output element) whose every step is an IEEE
+//! binary32 operation rounded by the step's quantizer, so results equal
+//! [`lowp_formats::gemm::reference`] bit for bit in every mode.
+//!
+//! Indices are 64-bit in the kernel. The host splits the work over several launches where CUDA's
+//! grid limits require: at most 65535 row tiles and 65535 batch entries per launch (grid y and z),
+//! column tiles in grid x (up to 2^31 - 1).
+
+use crate::device::{CudaBackend, CudaBuffer, device_error};
+use crate::kernels::Family;
+use crate::params::QuantizerParams;
+use bytemuck::{Pod, Zeroable};
+use cudarc::driver::{DeviceRepr, LaunchConfig, PushKernelArg};
+use lowp_backend::{BackendError, Result};
+use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
+
+/// Threads per block side (`GEMM_TILE` in gemm.cu).
+pub const THREADS: u32 = 16;
+/// Outputs per block side (`GEMM_BLOCK` in gemm.cu: 16 threads × 4 outputs each).
+pub const BLOCK: u32 = 64;
+/// Largest grid y and z dimension of one launch (CUDA's limit).
+const MAX_GRID_YZ: u64 = 65_535;
+
+/// Accumulation codes (`ACC_*` in gemm.cu).
+const ACC_SEQUENTIAL: u32 = 0;
+const ACC_COMPENSATED: u32 = 1;
+const ACC_BLOCKED: u32 = 2;
+
+/// CUDA `GemmShape`: the shape, mode and this launch's place in the batch and the grid.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct GemmShapeParams {
+    /// Rows of A and C.
+    pub m: u32,
+    /// The reduction length.
+    pub k: u32,
+    /// Columns of B and C.
+    pub n: u32,
+    /// A is stored K×M (0 or 1).
+    pub transpose_a: u32,
+    /// B is stored N×K (0 or 1).
+    pub transpose_b: u32,
+    /// FMA mode (0 or 1).
+    pub fma: u32,
+    /// 0 sequential, 1 compensated, 2 blocked.
+    pub accumulation: u32,
+    /// Blocked: steps of k per chunk (clamped to k).
+    pub chunk: u32,
+    /// Stochastic rounding (0 or 1).
+    pub stochastic: u32,
+    /// Low 32 bits of the seed.
+    pub seed_lo: u32,
+    /// High 32 bits of the seed.
+    pub seed_hi: u32,
+    /// Offset of the launch's first batch entry from the A pointer (0: the host offsets it).
+    pub a_base: u32,
+    /// Same for B.
+    pub b_base: u32,
+    /// Same for C.
+    pub c_base: u32,
+    /// First row tile of the launch.
+    pub row_tile0: u32,
+    /// First column tile of the launch.
+    pub col_tile0: u32,
+    /// Low 32 bits of the flat index of the launch's first output element.
+    pub o_lo: u32,
+    /// High 32 bits of that index.
+    pub o_hi: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// Padding.
+    pub pad1: u32,
+}
+
+/// CUDA `GemmParams`: the mul, add and outer (blocked) quantizers and the shape.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct GemmParams {
+    /// Rounds each product (separate mode).
+    pub mul: QuantizerParams,
+    /// Rounds each accumulation step.
+    pub add: QuantizerParams,
+    /// Rounds the outer accumulator of blocked accumulation.
+    pub outer: QuantizerParams,
+    /// Shape and mode.
+    pub shape: GemmShapeParams,
+}
+
+// SAFETY: #[repr(C)] struct of u32/i32 fields, the layout of `GemmParams` in gemm.cu.
+unsafe impl DeviceRepr for GemmParams {}
+
+fn quantizer_params(format: &Format, rounding: Rounding, bits: u32) -> Result<QuantizerParams> {
+    let rounding = match rounding {
+        Rounding::Stochastic { .. } => Rounding::Stochastic { bits },
+        other => other,
+    };
+    Ok(QuantizerParams::new(&Quantizer::new(*format, rounding, 0)?))
+}
+
+/// The launches of a GEMM: `(first batch entry, entries, first row tile, row tiles)`.
+fn launches(batch: u64, row_tiles: u64) -> impl Iterator<Item = (u64, u64, u64, u64)> {
+    (0..batch.div_ceil(MAX_GRID_YZ)).flat_map(move |bg| {
+        let b0 = bg * MAX_GRID_YZ;
+        (0..row_tiles.div_ceil(MAX_GRID_YZ)).map(move |rg| {
+            let r0 = rg * MAX_GRID_YZ;
+            (
+                b0,
+                MAX_GRID_YZ.min(batch - b0),
+                r0,
+                MAX_GRID_YZ.min(row_tiles - r0),
+            )
+        })
+    })
+}
+
+/// The kernel parameters of `spec` for one launch covering every batch entry and row tile (the
+/// backend adjusts `row_tile0` and the output offset per launch): the mul, add and outer
+/// quantizers with their stochastic bits, and the shape and mode.
+pub fn kernel_params(spec: &GemmSpec) -> Result<GemmParams> {
+    spec.validate()?;
+    if [spec.m, spec.k, spec.n]
+        .iter()
+        .any(|&extent| extent > u32::MAX as usize)
+    {
+        return Err(BackendError::Shape(format!(
+            "gemm {}×{}×{}: M, K and N must be below 2^32 on the CUDA backend",
+            spec.m, spec.k, spec.n
+        )));
+    }
+    let stochastic = matches!(spec.rounding, Rounding::Stochastic { .. });
+    let (accumulation, chunk, outer) = match spec.accumulation {
+        Accumulation::Sequential => (ACC_SEQUENTIAL, 1, spec.add),
+        Accumulation::Compensated => (ACC_COMPENSATED, 1, spec.add),
+        Accumulation::Blocked {
+            chunk,
+            outer,
+            outer_bits: _,
+        } => (ACC_BLOCKED, chunk.clamp(1, spec.k.max(1)) as u32, outer),
+    };
+    let outer_bits = match spec.accumulation {
+        Accumulation::Blocked { outer_bits, .. } => outer_bits,
+        _ => spec.add_bits,
+    };
+    let mul = quantizer_params(&spec.mul, spec.rounding, spec.mul_bits)?;
+    let add = quantizer_params(&spec.add, spec.rounding, spec.add_bits)?;
+    let outer = quantizer_params(&outer, spec.rounding, outer_bits)?;
+    let shape = GemmShapeParams {
+        m: spec.m as u32,
+        k: spec.k as u32,
+        n: spec.n as u32,
+        transpose_a: spec.transpose_a as u32,
+        transpose_b: spec.transpose_b as u32,
+        fma: spec.fma as u32,
+        accumulation,
+        chunk,
+        stochastic: stochastic as u32,
+        seed_lo: spec.seed as u32,
+        seed_hi: (spec.seed >> 32) as u32,
+        ..GemmShapeParams::default()
+    };
+    Ok(GemmParams {
+        mul,
+        add,
+        outer,
+        shape,
+    })
+}
+
+impl CudaBackend {
+    /// [`lowp_backend::Backend::qgemm`]: checks the spec and buffers, then runs the kernel.
+    pub(crate) fn gemm(
+        &self,
+        a: &CudaBuffer,
+        b: &CudaBuffer,
+        spec: &GemmSpec,
+    ) -> Result<CudaBuffer> {
+        spec.validate()?;
+        let (a_len, b_len, c_len) = spec.sizes();
+        if a.len != a_len || b.len != b_len {
+            return Err(BackendError::Shape(format!(
+                "gemm {}×{}×{}×{}: A needs {a_len} values (has {}), B needs {b_len} (has {})",
+                spec.batch, spec.m, spec.k, spec.n, a.len, b.len
+            )));
+        }
+        let mut output = self.storage_uninit(c_len)?;
+        if c_len == 0 {
+            return Ok(output);
+        }
+        let params = kernel_params(spec)?;
+        let module = self.module(Family::Gemm)?;
+        let function = module.function("gemm")?;
+        let per_a = (spec.m * spec.k) as u64;
+        let per_b = (spec.k * spec.n) as u64;
+        let per_c = (spec.m * spec.n) as u64;
+        let row_tiles = (spec.m as u64).div_ceil(u64::from(BLOCK));
+        let col_tiles = (spec.n as u64).div_ceil(u64::from(BLOCK));
+        if col_tiles > i32::MAX as u64 {
+            return Err(BackendError::Shape(format!(
+                "gemm with N = {} exceeds CUDA's grid",
+                spec.n
+            )));
+        }
+        for (b0, entries, row0, rows) in launches(spec.batch as u64, row_tiles) {
+            let first_output = b0 * per_c;
+            let params = GemmParams {
+                shape: GemmShapeParams {
+                    row_tile0: row0 as u32,
+                    o_lo: first_output as u32,
+                    o_hi: (first_output >> 32) as u32,
+                    ..params.shape
+                },
+                ..params
+            };
+            let a_view = a.view(b0 * per_a, entries * per_a);
+            let b_view = b.view(b0 * per_b, entries * per_b);
+            let mut c_view = output.view_mut(b0 * per_c, entries * per_c);
+            let config = LaunchConfig {
+                grid_dim: (col_tiles as u32, rows as u32, entries as u32),
+                block_dim: (THREADS, THREADS, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: the kernel reads `entries` batch entries of A and B from the views and
+            // writes the same entries of C, all inside the views.
+            unsafe {
+                self.stream()
+                    .launch_builder(function)
+                    .arg(&params)
+                    .arg(&a_view)
+                    .arg(&b_view)
+                    .arg(&mut c_view)
+                    .launch(config)
+            }
+            .map_err(device_error)?;
+        }
+        Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_have_the_kernel_layout() {
+        assert_eq!(size_of::<GemmShapeParams>(), 80);
+        assert_eq!(size_of::<GemmParams>(), 3 * 112 + 80);
+        assert!(
+            crate::kernels::Family::Gemm
+                .source()
+                .contains("constexpr u32 GEMM_BLOCK = GEMM_TILE * GEMM_REG;")
+        );
+    }
+
+    #[test]
+    fn launches_cover_batch_and_rows_within_grid_limits() {
+        let all: Vec<_> = launches(70_000, 3).collect();
+        assert_eq!(all, [(0, 65_535, 0, 3), (65_535, 4_465, 0, 3)]);
+        let rows: Vec<_> = launches(1, 131_071).collect();
+        assert_eq!(
+            rows,
+            [
+                (0, 1, 0, 65_535),
+                (0, 1, 65_535, 65_535),
+                (0, 1, 131_070, 1)
+            ]
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! Kernel parameter blocks: `#[repr(C)]` mirrors of the structs of `kernels/common.cuh` and the
+//! family kernels (the same structs as the WGSL backend's uniforms), derived on the CPU from a
+//! [`Quantizer`] and passed to the kernels by value. Every field is a `u32` or `i32` and every
+//! struct is a multiple of 16 bytes, so the C++ and Rust layouts agree.
+
+use bytemuck::{Pod, Zeroable};
+use lowp_formats::{FloatGrid, Format, Quantizer, Rounding, Special};
+
+/// Kind code of float, OCP e4m3fn and P3109 formats (`KIND_GRID`).
+pub const KIND_GRID: u32 = 0;
+/// Kind code of fixed point (`KIND_FIXED`).
+pub const KIND_FIXED: u32 = 1;
+/// Kind code of superfp (`KIND_SUPERFP`).
+pub const KIND_SUPERFP: u32 = 2;
+/// Kind code of block floating point (`KIND_BLOCK`).
+pub const KIND_BLOCK: u32 = 3;
+
+/// CUDA `Grid`: a [`FloatGrid`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct GridParams {
+    /// `FloatGrid::emin`.
+    pub emin: i32,
+    /// `FloatGrid::man`.
+    pub man: u32,
+    /// `FloatGrid::subnormals` (0 or 1).
+    pub subnormals: u32,
+    /// `FloatGrid::max_bits`.
+    pub max_bits: u32,
+    /// `FloatGrid::overflow` as a special code (0 Inf, 1 max, 2 NaN).
+    pub overflow: u32,
+    /// `FloatGrid::infinity` as a special code.
+    pub infinity: u32,
+    /// `FloatGrid::signed_zero` (0 or 1).
+    pub signed_zero: u32,
+    /// `FloatGrid::unsigned` (0 or 1).
+    pub is_unsigned: u32,
+}
+
+/// CUDA `Fixed`: a fixed point format with its clamp bounds precomputed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct FixedParams {
+    /// Fractional bits (the grid is `2^-fl`).
+    pub fl: i32,
+    /// Whether results are clamped (0 or 1).
+    pub clamp: u32,
+    /// `FixedPoint::upper_bits`.
+    pub upper_bits: u32,
+    /// `FixedPoint::lower_bits`.
+    pub lower_bits: u32,
+}
+
+/// CUDA `SuperFp`: a super-normal float with its exponents precomputed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct SuperFpParams {
+    /// Mantissa bits.
+    pub man: u32,
+    /// `SuperNormalFloat::bias`.
+    pub bias: i32,
+    /// `SuperNormalFloat::min_exp`.
+    pub min_exp: i32,
+    /// `SuperNormalFloat::max_exp`.
+    pub max_exp: i32,
+    /// `SuperNormalFloat::lowest_power`.
+    pub lowest_power: i32,
+    /// `SuperNormalFloat::top`.
+    pub top: i32,
+    /// Whether overflow saturates (0 or 1).
+    pub saturate: u32,
+    /// Padding to 16 bytes.
+    pub pad0: u32,
+}
+
+/// CUDA `Quantizer`: the format family, rounding mode, random bits, seed and the family's fields
+/// (the other families' fields stay zero).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct QuantizerParams {
+    /// One of [`KIND_GRID`], [`KIND_FIXED`], [`KIND_SUPERFP`], [`KIND_BLOCK`].
+    pub kind: u32,
+    /// [`Rounding::code`].
+    pub mode: u32,
+    /// [`Rounding::random_bits`] (0 for deterministic modes).
+    pub bits: u32,
+    /// Low 32 bits of the stochastic-rounding seed.
+    pub seed_lo: u32,
+    /// High 32 bits of the seed.
+    pub seed_hi: u32,
+    /// Block formats: the mantissa word length.
+    pub block_wl: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// Padding.
+    pub pad1: u32,
+    /// Float, e4m3fn and P3109 formats.
+    pub grid: GridParams,
+    /// Fixed point formats.
+    pub fixed: FixedParams,
+    /// Superfp formats.
+    pub superfp: SuperFpParams,
+}
+
+fn special_code(special: Special) -> u32 {
+    match special {
+        Special::Infinity => 0,
+        Special::Max => 1,
+        Special::NaN => 2,
+    }
+}
+
+fn grid_params(grid: &FloatGrid) -> GridParams {
+    GridParams {
+        emin: grid.emin,
+        man: grid.man,
+        subnormals: grid.subnormals as u32,
+        max_bits: grid.max_bits,
+        overflow: special_code(grid.overflow),
+        infinity: special_code(grid.infinity),
+        signed_zero: grid.signed_zero as u32,
+        is_unsigned: grid.unsigned as u32,
+    }
+}
+
+impl QuantizerParams {
+    /// The parameters of `quantizer` (any format, block formats included).
+    pub fn new(quantizer: &Quantizer) -> Self {
+        let rounding: Rounding = quantizer.rounding();
+        let seed = quantizer.seed();
+        let mut params = Self {
+            mode: rounding.code(),
+            bits: rounding.random_bits(),
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
+            ..Self::default()
+        };
+        match quantizer.format() {
+            Format::Float(f) => {
+                params.kind = KIND_GRID;
+                params.grid = grid_params(&f.grid());
+            }
+            Format::P3109(p) => {
+                params.kind = KIND_GRID;
+                params.grid = grid_params(&p.grid());
+            }
+            Format::Fixed(f) => {
+                params.kind = KIND_FIXED;
+                params.fixed = FixedParams {
+                    fl: f.fl(),
+                    clamp: f.clamp() as u32,
+                    upper_bits: f.upper_bits(),
+                    lower_bits: f.lower_bits(),
+                };
+            }
+            Format::SuperFp(s) => {
+                params.kind = KIND_SUPERFP;
+                params.superfp = SuperFpParams {
+                    man: s.man(),
+                    bias: s.bias(),
+                    min_exp: s.min_exp(),
+                    max_exp: s.max_exp(),
+                    lowest_power: s.lowest_power(),
+                    top: s.top(),
+                    saturate: s.saturate() as u32,
+                    pad0: 0,
+                };
+            }
+            Format::Block(b) => {
+                params.kind = KIND_BLOCK;
+                params.block_wl = b.wl();
+            }
+        }
+        params
+    }
+}
+
+/// CUDA `Dispatch`: one dispatch over a chunk of a tensor.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct DispatchParams {
+    /// Elements in the chunk.
+    pub count: u32,
+    /// Invocations per row of the 2-D grid (workgroups in x times the workgroup size).
+    pub row_width: u32,
+    /// Low 32 bits of the flat index of the chunk's first element.
+    pub base_lo: u32,
+    /// High 32 bits of that index.
+    pub base_hi: u32,
+}
+
+/// CUDA `QuantizeParams` (`kernels/quantize.cu`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct QuantizeParams {
+    /// The chunk.
+    pub dispatch: DispatchParams,
+    /// The quantizer.
+    pub quantizer: QuantizerParams,
+}
+
+/// CUDA `BlockLayout` (`kernels/block.cu`): which block each element of a chunk lies in.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct BlockLayoutParams {
+    /// Block of the chunk's first element.
+    pub first_block: u32,
+    /// Elements of the chunk before the next block starts (saturated to `u32::MAX`).
+    pub until_next: u32,
+    /// Elements per run of one block: the product of the axes after the block axis (saturated).
+    pub inner: u32,
+    /// Number of blocks (1: the whole tensor is one block).
+    pub extent: u32,
+}
+
+impl BlockLayoutParams {
+    /// The layout of the chunk starting at flat index `base` for blocks `(i / inner) % extent`
+    /// (`inner >= 1`, `1 <= extent <= u32::MAX`).
+    pub fn for_chunk(base: u64, inner: u64, extent: u64) -> Self {
+        let saturate = |x: u64| u32::try_from(x).unwrap_or(u32::MAX);
+        Self {
+            first_block: ((base / inner) % extent) as u32,
+            until_next: saturate(inner - base % inner),
+            inner: saturate(inner),
+            extent: extent as u32,
+        }
+    }
+}
+
+/// CUDA `BlockParams` (`kernels/block.cu`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct BlockParams {
+    /// The chunk.
+    pub dispatch: DispatchParams,
+    /// The quantizer (kind [`KIND_BLOCK`]).
+    pub quantizer: QuantizerParams,
+    /// The chunk's block layout.
+    pub blocks: BlockLayoutParams,
+}
+
+/// CUDA `MoveParams` (`kernels/movement.cu`): one dispatch of a data-movement kernel.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct MoveParams {
+    /// Elements of the dispatch.
+    pub count: u32,
+    /// Invocations per row of the 2-D grid.
+    pub row_width: u32,
+    /// Flat index of the dispatch's first element.
+    pub base: u32,
+    /// `strided_copy`: axes of the domain.
+    pub rank: u32,
+    /// `strided_copy`: source offset of the domain's first element.
+    pub src_base: u32,
+    /// `strided_copy`: destination offset of the domain's first element.
+    pub dst_base: u32,
+    /// `strided_copy`: the axis indexed through the table (`u32::MAX`: none).
+    pub table_axis: u32,
+    /// Padding to 16 bytes.
+    pub pad0: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_multiples_of_16() {
+        assert_eq!(size_of::<GridParams>(), 32);
+        assert_eq!(size_of::<FixedParams>(), 16);
+        assert_eq!(size_of::<SuperFpParams>(), 32);
+        assert_eq!(size_of::<QuantizerParams>(), 112);
+        assert_eq!(size_of::<QuantizeParams>(), 128);
+        assert_eq!(size_of::<BlockParams>(), 144);
+    }
+
+    #[test]
+    fn block_layout_matches_the_flat_formula() {
+        for (inner, extent) in [(1u64, 5u64), (3, 4), (7, 1), (12, 3)] {
+            for base in [0u64, 1, 2, 5, 11, 36, 37, 100] {
+                let layout = BlockLayoutParams::for_chunk(base, inner, extent);
+                for j in 0..50u32 {
+                    let expected = ((base + u64::from(j)) / inner) % extent;
+                    // The kernel's block_of, in Rust.
+                    let got = if layout.extent <= 1 {
+                        0
+                    } else if j < layout.until_next {
+                        layout.first_block
+                    } else {
+                        let steps = ((j - layout.until_next) / layout.inner) % layout.extent;
+                        let mut next = layout.first_block + 1;
+                        if next == layout.extent {
+                            next = 0;
+                        }
+                        let sum = next.wrapping_add(steps);
+                        if sum >= layout.extent || sum < next {
+                            sum.wrapping_sub(layout.extent)
+                        } else {
+                            sum
+                        }
+                    };
+                    assert_eq!(
+                        u64::from(got),
+                        expected,
+                        "inner {inner} extent {extent} base {base} j {j}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// CUDA `OpsParams` (`kernels/ops.cu`): element-wise operations and select.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct OpsParams {
+    /// The chunk.
+    pub dispatch: DispatchParams,
+    /// The output quantizer (used when `apply_quantizer` is 1).
+    pub quantizer: QuantizerParams,
+    /// The operation's code (the order of `UnaryOp` / `BinaryOp`).
+    pub op: u32,
+    /// Whether the shader applies `quantizer` (0 or 1; block formats are applied afterwards).
+    pub apply_quantizer: u32,
+    /// Unused by CUDA (WGSL's contraction barrier operand, kept so the layouts stay alike).
+    pub opaque: u32,
+    /// Padding.
+    pub pad0: u32,
+}
+
+/// CUDA `ReduceParams` (`kernels/reduce.cu`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct ReduceParams {
+    /// The chunk of output elements.
+    pub dispatch: DispatchParams,
+    /// The quantizer of every step (used when `apply_quantizer` is 1).
+    pub quantizer: QuantizerParams,
+    /// 0 Sum, 1 Mean, 2 Max.
+    pub op: u32,
+    /// Whether a quantizer applies (0 or 1).
+    pub apply_quantizer: u32,
+    /// Unused by CUDA (WGSL's contraction barrier operand, kept so the layouts stay alike).
+    pub opaque: u32,
+    /// Length of the reduced axis.
+    pub len: u32,
+    /// That length as binary32 bits (`len as f32`, rounded on the CPU).
+    pub len_bits: u32,
+    /// Product of the axes after the reduced one.
+    pub inner: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// Padding.
+    pub pad1: u32,
+}

@@ -1,0 +1,603 @@
+// lowp common CUDA: the scalar quantizers of lowp-formats and Philox4x32-10, ported line for line
+// from shaders/common.wgsl (which ports bits.rs, rounding.rs, grid.rs, fixed.rs, block.rs,
+// superfp.rs, philox.rs). 32-bit integer operations only, as in WGSL: values travel as their
+// binary32 bit patterns (u32), so nothing is ever flushed or canonicalised.
+//
+// Prepended to every kernel file of kernels/ (NVRTC compiles common.cuh + [math.cuh +] the file:
+// `--fmad=false --ftz=false --prec-div=true --prec-sqrt=true`). The file is also valid host C++:
+// crates/lowp-cuda/tests/host_emulation.rs compiles it with g++ (shims for __device__, __clz ...)
+// and compares every quantizer with lowp-formats bit for bit.
+//
+// WGSL -> CUDA conventions: `let` is `const auto`, `var` is `auto` (or the named type),
+// `select(f, t, c)` and `countLeadingZeros` are the functions below, vec2/vec3/vec4 are the small
+// templates below, struct literals use braces.
+
+// ---- WGSL vocabulary ------------------------------------------------------------------------------
+
+typedef unsigned int u32;
+typedef int i32;
+typedef float f32;
+typedef unsigned long long u64;
+
+template <typename T>
+struct vec2 {
+    T x;
+    T y;
+    __device__ vec2() : x(), y() {}
+    __device__ vec2(T x_, T y_) : x(x_), y(y_) {}
+    __device__ explicit vec2(T v) : x(v), y(v) {}
+};
+
+template <typename T>
+struct vec3 {
+    T x;
+    T y;
+    T z;
+    __device__ vec3(T x_, T y_, T z_) : x(x_), y(y_), z(z_) {}
+};
+
+template <typename T>
+struct vec4 {
+    T x;
+    T y;
+    T z;
+    T w;
+    __device__ vec4() : x(), y(), z(), w() {}
+    __device__ vec4(T x_, T y_, T z_, T w_) : x(x_), y(y_), z(z_), w(w_) {}
+    __device__ explicit vec4(T v) : x(v), y(v), z(v), w(v) {}
+};
+
+// WGSL select(f, t, condition).
+template <typename T>
+__device__ __forceinline__ T select(T if_false, T if_true, bool condition) {
+    return condition ? if_true : if_false;
+}
+
+// WGSL countLeadingZeros (32 for 0, as __clz).
+__device__ __forceinline__ u32 countLeadingZeros(u32 x) {
+    return u32(__clz(i32(x)));
+}
+
+__device__ __forceinline__ f32 bitcast_f32(u32 x) {
+    return __uint_as_float(x);
+}
+
+__device__ __forceinline__ u32 bitcast_u32(f32 x) {
+    return __float_as_uint(x);
+}
+
+// WGSL @builtin(global_invocation_id) of a grid of 1-D blocks.
+__device__ __forceinline__ vec3<u32> global_invocation_id() {
+    return vec3<u32>(blockIdx.x * blockDim.x + threadIdx.x, blockIdx.y, blockIdx.z);
+}
+
+// ---- constants (bits.rs) ----------------------------------------------------------------------
+
+constexpr u32 SIGN_BIT = 0x80000000u;
+constexpr u32 INF_BITS = 0x7F800000u;
+constexpr u32 QUIET_BIT = 0x00400000u;
+constexpr u32 QNAN_BITS = 0x7FC00000u;
+constexpr u32 MAGNITUDE_MASK = 0x7FFFFFFFu;
+
+// Rounding::code()
+constexpr u32 MODE_NEAREST = 0u;
+constexpr u32 MODE_TOWARD_ZERO = 1u;
+constexpr u32 MODE_UP = 2u;
+constexpr u32 MODE_DOWN = 3u;
+constexpr u32 MODE_NEAREST_AWAY = 4u;
+constexpr u32 MODE_ODD = 5u;
+constexpr u32 MODE_STOCHASTIC = 6u;
+
+// grid.rs Special
+constexpr u32 SPECIAL_INFINITY = 0u;
+constexpr u32 SPECIAL_MAX = 1u;
+constexpr u32 SPECIAL_NAN = 2u;
+
+// Option<bool> field parity of round_to_quantum: none, Some(false) (even), Some(true) (odd).
+constexpr i32 PARITY_NONE = -1;
+constexpr i32 PARITY_EVEN = 0;
+constexpr i32 PARITY_ODD = 1;
+
+// Quantizer.kind
+constexpr u32 KIND_GRID = 0u;
+constexpr u32 KIND_FIXED = 1u;
+constexpr u32 KIND_SUPERFP = 2u;
+constexpr u32 KIND_BLOCK = 3u;
+
+constexpr u32 WORKGROUP_SIZE = 256u;
+
+// ---- parameter structs (mirrored by #[repr(C)] structs in crates/lowp-cuda/src/params.rs) -----
+// Every struct is a multiple of 16 bytes (the WGSL uniform layout); kernels take them by value.
+
+// FloatGrid (grid.rs): float formats, OCP e4m3fn and P3109.
+struct Grid {
+    i32 emin;
+    u32 man;
+    u32 subnormals;
+    u32 max_bits;
+    u32 overflow;
+    u32 infinity;
+    u32 signed_zero;
+    u32 is_unsigned;
+};
+
+// FixedPoint (fixed.rs) with its bounds precomputed.
+struct Fixed {
+    i32 fl;
+    u32 clamp;
+    u32 upper_bits;
+    u32 lower_bits;
+};
+
+// SuperNormalFloat (superfp.rs) with its exponents precomputed.
+struct SuperFp {
+    u32 man;
+    i32 bias;
+    i32 min_exp;
+    i32 max_exp;
+    i32 lowest_power;
+    i32 top;
+    u32 saturate;
+    u32 pad0;
+};
+
+// A Quantizer (quantizer.rs): format family, rounding mode, random bits and seed.
+struct Quantizer {
+    u32 kind;
+    u32 mode;
+    u32 bits;
+    u32 seed_lo;
+    u32 seed_hi;
+    u32 block_wl;
+    u32 pad0;
+    u32 pad1;
+    Grid grid;
+    Fixed fixed;
+    SuperFp superfp;
+};
+
+// One dispatch over a chunk of a tensor: `count` elements, a 2-D grid whose rows hold
+// `row_width` invocations, and the flat index (lo, hi) of the chunk's first element.
+struct Dispatch {
+    u32 count;
+    u32 row_width;
+    u32 base_lo;
+    u32 base_hi;
+};
+
+// The chunk-local index of an invocation in a 2-D grid of 1-D workgroups.
+__device__ __forceinline__ u32 local_index(vec3<u32> id, Dispatch d) {
+    return id.x + id.y * d.row_width;
+}
+
+// The flat (u64) index of chunk-local element j as (lo, hi).
+__device__ __forceinline__ vec2<u32> global_index(Dispatch d, u32 j) {
+    const auto lo = d.base_lo + j;
+    return vec2<u32>(lo, d.base_hi + select(0u, 1u, lo < j));
+}
+
+// ---- rounding.rs ----------------------------------------------------------------------------------
+
+// `x >> n` that is 0 for n >= 32 (WGSL takes oversized shift amounts modulo 32).
+__device__ __forceinline__ u32 shr(u32 x, u32 n) {
+    if (n >= 32u) {
+        return 0u;
+    }
+    return x >> n;
+}
+
+// Rounding::overflows: the IEEE rule.
+__device__ __forceinline__ bool overflows(u32 mode, bool negative) {
+    switch (mode) {
+        case MODE_TOWARD_ZERO: {
+            return false;
+        }
+        case MODE_UP: {
+            return !negative;
+        }
+        case MODE_DOWN: {
+            return negative;
+        }
+        default: {
+            return true;
+        }
+    }
+}
+
+// rounds_away: the rounding decision of SEMANTICS.md §2 for `kept` quanta and the dropped part
+// remainder / 2^shift of one quantum (shift >= 1, 0 < remainder < min(2^shift, 2^24)).
+// `bits` is used by stochastic rounding only (1 <= bits <= 32 there).
+__device__ __forceinline__ bool rounds_away(u32 mode, u32 bits, bool kept_is_odd, u32 remainder, u32 shift, bool negative, u32 word) {
+    // remainder < 2^24, so for shift > 24 it is below half a quantum.
+    auto half = 0xFFFFFFFFu;
+    if (shift <= 24u) {
+        half = 1u << (shift - 1u);
+    }
+    switch (mode) {
+        case MODE_NEAREST: {
+            return remainder > half || (remainder == half && kept_is_odd);
+        }
+        case MODE_NEAREST_AWAY: {
+            return remainder >= half;
+        }
+        case MODE_TOWARD_ZERO: {
+            return false;
+        }
+        case MODE_UP: {
+            return !negative;
+        }
+        case MODE_DOWN: {
+            return negative;
+        }
+        case MODE_ODD: {
+            return !kept_is_odd;
+        }
+        default: {
+            // Stochastic: floor(v * 2^bits) with v = remainder / 2^shift, exactly.
+            u32 scaled;
+            if (shift >= bits) {
+                scaled = shr(remainder, shift - bits);
+            } else {
+                scaled = remainder << (bits - shift);
+            }
+            const auto random = word >> (32u - bits);
+            const auto all_ones = 0xFFFFFFFFu >> (32u - bits);
+            // scaled + random >= 2^bits, without overflowing at bits = 32.
+            return random > all_ones - scaled;
+        }
+    }
+}
+
+// ---- bits.rs ----------------------------------------------------------------------------------
+
+// |x| = significand * 2^lsb_exponent.
+struct Split {
+    u32 significand;
+    i32 lsb_exponent;
+};
+
+__device__ __forceinline__ Split split(u32 u) {
+    const auto field = u >> 23u;
+    if (field == 0u) {
+        return Split{u, -149};
+    }
+    return Split{(u & 0x007FFFFFu) | 0x00800000u, i32(field) - 150};
+}
+
+// floor(log2 |x|) of a finite nonzero magnitude pattern.
+__device__ __forceinline__ i32 exponent_of(u32 u) {
+    const auto field = u >> 23u;
+    if (field == 0u) {
+        return i32(31u - countLeadingZeros(u)) - 149;
+    }
+    return i32(field) - 127;
+}
+
+// The magnitude pattern of k * 2^q (q >= -149), truncating beyond 24 significant bits, +Inf above
+// the binary32 range.
+__device__ __forceinline__ u32 compose(u32 k, i32 q) {
+    if (k == 0u) {
+        return 0u;
+    }
+    const auto length = 32 - i32(countLeadingZeros(k));
+    const auto top = q + length - 1;
+    if (top > 127) {
+        return INF_BITS;
+    } else if (top >= -126) {
+        return (u32(top + 127) << 23u) | (((k << u32(32 - length)) >> 8u) & 0x007FFFFFu);
+    }
+    return k << u32(q + 149);
+}
+
+// The magnitude pattern of 2^e, +Inf above binary32, 0 below its smallest subnormal.
+__device__ __forceinline__ u32 pow2(i32 e) {
+    if (e > 127) {
+        return INF_BITS;
+    } else if (e >= -126) {
+        return u32(e + 127) << 23u;
+    } else if (e >= -149) {
+        return 1u << u32(e + 149);
+    }
+    return 0u;
+}
+
+// Rounds the finite nonzero magnitude pattern u to a multiple of 2^q with the mode.
+// field_parity: PARITY_NONE, or the parity of the target code when it is not the parity of the
+// number of quanta (PARITY_ODD = odd).
+__device__ __forceinline__ u32 round_to_quantum(u32 u, i32 q, u32 mode, u32 bits, i32 field_parity, bool negative, u32 word) {
+    const auto s = split(u);
+    if (q <= s.lsb_exponent) {
+        return u;
+    }
+    const auto shift = u32(q - s.lsb_exponent);
+    const auto kept = shr(s.significand, shift);
+    auto dropped = 0u;
+    if (shift < 32u) {
+        dropped = kept << shift;
+    }
+    const auto remainder = s.significand - dropped;
+    if (remainder == 0u) {
+        return compose(kept, q);
+    }
+    auto kept_is_odd = (kept & 1u) == 1u;
+    if (field_parity != PARITY_NONE && kept != 0u) {
+        kept_is_odd = field_parity == PARITY_ODD;
+    }
+    const auto away = rounds_away(mode, bits, kept_is_odd, remainder, shift, negative, word);
+    return compose(kept + select(0u, 1u, away), q);
+}
+
+// ---- grid.rs: float, e4m3fn, P3109 --------------------------------------------------------------
+
+__device__ __forceinline__ u32 grid_special(Grid g, u32 outcome, u32 sign) {
+    switch (outcome) {
+        case SPECIAL_INFINITY: {
+            return sign | INF_BITS;
+        }
+        case SPECIAL_MAX: {
+            return sign | g.max_bits;
+        }
+        default: {
+            return sign | QNAN_BITS;
+        }
+    }
+}
+
+__device__ __forceinline__ u32 grid_quantize(Grid g, u32 x, u32 mode, u32 bits, u32 word) {
+    const auto sign = x & SIGN_BIT;
+    const auto magnitude = x & MAGNITUDE_MASK;
+    const auto negative = sign != 0u;
+    if (magnitude > INF_BITS) {
+        return x | QUIET_BIT;
+    }
+    if (g.is_unsigned != 0u && negative && magnitude != 0u) {
+        return QNAN_BITS;
+    }
+    auto zero = 0u;
+    if (g.signed_zero != 0u) {
+        zero = sign;
+    }
+    if (magnitude == 0u) {
+        return zero;
+    }
+    if (magnitude == INF_BITS) {
+        return grid_special(g, g.infinity, sign);
+    }
+    const auto exponent = exponent_of(magnitude);
+    i32 q;
+    auto field_parity = PARITY_NONE;
+    if (exponent < g.emin) {
+        // low_quantum_exponent
+        if (g.subnormals != 0u) {
+            q = g.emin - i32(g.man);
+        } else {
+            q = g.emin;
+        }
+    } else {
+        // With no mantissa bits the code's last bit is the exponent field `exponent - emin + 1`.
+        q = exponent - i32(g.man);
+        if (g.man == 0u) {
+            field_parity = select(PARITY_EVEN, PARITY_ODD, ((exponent - g.emin) & 1) == 0);
+        }
+    }
+    const auto rounded = round_to_quantum(magnitude, q, mode, bits, field_parity, negative, word);
+    if (rounded == 0u) {
+        return zero;
+    }
+    if (rounded > g.max_bits) {
+        auto outcome = SPECIAL_MAX;
+        if (overflows(mode, negative)) {
+            outcome = g.overflow;
+        }
+        return grid_special(g, outcome, sign);
+    }
+    return sign | rounded;
+}
+
+// ---- fixed.rs -----------------------------------------------------------------------------------
+
+__device__ __forceinline__ u32 fixed_quantize(Fixed f, u32 x, u32 mode, u32 bits, u32 word) {
+    const auto sign = x & SIGN_BIT;
+    const auto magnitude = x & MAGNITUDE_MASK;
+    const auto negative = sign != 0u;
+    if (magnitude > INF_BITS) {
+        return x | QUIET_BIT;
+    }
+    if (magnitude == 0u) {
+        return 0u;
+    }
+    auto rounded = INF_BITS;
+    if (magnitude != INF_BITS) {
+        rounded = round_to_quantum(magnitude, -f.fl, mode, bits, PARITY_NONE, negative, word);
+    }
+    auto limited = rounded;
+    if (f.clamp != 0u) {
+        limited = min(rounded, select(f.upper_bits, f.lower_bits, negative));
+    }
+    if (limited == 0u) {
+        return 0u;
+    }
+    return sign | limited;
+}
+
+// ---- superfp.rs -------------------------------------------------------------------------------
+
+// Whether a finite nonzero magnitude's significand is at least 1.5.
+__device__ __forceinline__ bool at_least_one_and_a_half(u32 magnitude) {
+    const auto s = split(magnitude);
+    const auto leading = 31u - countLeadingZeros(s.significand);
+    return leading > 0u && ((s.significand >> (leading - 1u)) & 1u) == 1u;
+}
+
+// Round to nearest (the only mode superfp defines).
+__device__ __forceinline__ u32 superfp_quantize(SuperFp s, u32 x) {
+    const auto sign = x & SIGN_BIT;
+    const auto magnitude = x & MAGNITUDE_MASK;
+    if (magnitude > INF_BITS) {
+        return x | QUIET_BIT;
+    }
+    if (magnitude == 0u) {
+        return x;
+    }
+    auto overflow = INF_BITS;
+    if (s.saturate != 0u) {
+        overflow = pow2(s.top);
+    }
+    if (magnitude == INF_BITS) {
+        return sign | overflow;
+    }
+    const auto exponent = exponent_of(magnitude);
+    u32 result;
+    if (exponent >= s.min_exp && exponent <= s.max_exp) {
+        // With no mantissa bits the code's last bit is the exponent field `exponent + bias`.
+        auto field_parity = PARITY_NONE;
+        if (s.man == 0u) {
+            field_parity = select(PARITY_EVEN, PARITY_ODD, ((exponent + s.bias) & 1) == 1);
+        }
+        const auto rounded = round_to_quantum(magnitude, exponent - i32(s.man), MODE_NEAREST, 0u, field_parity, false, 0u);
+        if (rounded > pow2(s.top)) {
+            result = overflow;
+        } else {
+            result = rounded;
+        }
+    } else if (exponent < s.lowest_power) {
+        // Below the smallest power: midpoint half of it, a tie rounds up.
+        if (exponent == s.lowest_power - 1) {
+            result = pow2(s.lowest_power);
+        } else {
+            result = 0u;
+        }
+    } else {
+        // Log range: between 2^E and 2^(E+1) the midpoint is 1.5 * 2^E, ties round up.
+        const auto power = exponent + select(0, 1, at_least_one_and_a_half(magnitude));
+        if (power > s.top) {
+            result = overflow;
+        } else {
+            result = pow2(power);
+        }
+    }
+    return sign | result;
+}
+
+// ---- block.rs -----------------------------------------------------------------------------------
+
+// Quantizes one element of a block whose largest finite magnitude is `max_magnitude` (0: no finite
+// nonzero element, values are kept).
+__device__ __forceinline__ u32 block_quantize_element(u32 wl, u32 x, u32 max_magnitude, u32 mode, u32 bits, u32 word) {
+    const auto sign = x & SIGN_BIT;
+    const auto magnitude = x & MAGNITUDE_MASK;
+    if (magnitude > INF_BITS) {
+        return x | QUIET_BIT;
+    }
+    if (max_magnitude == 0u) {
+        return x;
+    }
+    const auto e = exponent_of(max_magnitude);
+    const auto q = e + 2 - i32(wl);
+    // The bound (2^(wl-1) - 1) * 2^q, rounded toward zero to binary32 below 2^-149.
+    const auto bound_quanta = (1u << (wl - 1u)) - 1u;
+    u32 bound;
+    if (q >= -149) {
+        bound = compose(bound_quanta, q);
+    } else {
+        bound = shr(bound_quanta, u32(-149 - q));
+    }
+    if (magnitude == INF_BITS) {
+        return sign | bound;
+    }
+    if (magnitude == 0u) {
+        return x;
+    }
+    const auto rounded = round_to_quantum(magnitude, q, mode, bits, PARITY_NONE, sign != 0u, word);
+    return sign | min(rounded, bound);
+}
+
+// ---- philox.rs ----------------------------------------------------------------------------------
+
+constexpr u32 PHILOX_M0 = 0xD2511F53u;
+constexpr u32 PHILOX_M1 = 0xCD9E8D57u;
+constexpr u32 PHILOX_W0 = 0x9E3779B9u;
+constexpr u32 PHILOX_W1 = 0xBB67AE85u;
+
+// The (hi, lo) 32-bit halves of the 64-bit product a * b, from 16-bit partial products.
+__device__ __forceinline__ vec2<u32> mul_hi_lo(u32 a, u32 b) {
+    const auto a_lo = a & 0xFFFFu;
+    const auto a_hi = a >> 16u;
+    const auto b_lo = b & 0xFFFFu;
+    const auto b_hi = b >> 16u;
+    const auto lo_lo = a_lo * b_lo;
+    const auto hi_lo = a_hi * b_lo;
+    const auto lo_hi = a_lo * b_hi;
+    const auto hi_hi = a_hi * b_hi;
+    const auto middle = (lo_lo >> 16u) + (hi_lo & 0xFFFFu) + (lo_hi & 0xFFFFu);
+    const auto hi = hi_hi + (hi_lo >> 16u) + (lo_hi >> 16u) + (middle >> 16u);
+    const auto lo = (middle << 16u) | (lo_lo & 0xFFFFu);
+    return vec2<u32>(hi, lo);
+}
+
+// One Philox4x32-10 block: 10 rounds over `counter` with `key`.
+__device__ __forceinline__ vec4<u32> philox4x32_10(vec4<u32> counter, vec2<u32> key) {
+    auto c = counter;
+    auto k = key;
+    for (auto r = 0u; r < 10u; r++) {
+        if (r > 0u) {
+            k.x = k.x + PHILOX_W0;
+            k.y = k.y + PHILOX_W1;
+        }
+        const auto p0 = mul_hi_lo(PHILOX_M0, c.x);
+        const auto p1 = mul_hi_lo(PHILOX_M1, c.z);
+        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+    }
+    return c;
+}
+
+// The random word of element `index` (lo, hi) of an element-wise quantize (SEMANTICS.md §3):
+// counter (lo32(index >> 2), hi32(index >> 2), 0, 0), word index & 3.
+__device__ __forceinline__ u32 elementwise_word(u32 seed_lo, u32 seed_hi, vec2<u32> index) {
+    const auto block_lo = (index.x >> 2u) | (index.y << 30u);
+    const auto block_hi = index.y >> 2u;
+    const auto out = philox4x32_10(vec4<u32>(block_lo, block_hi, 0u, 0u), vec2<u32>(seed_lo, seed_hi));
+    switch (index.x & 3u) {
+        case 0u: {
+            return out.x;
+        }
+        case 1u: {
+            return out.y;
+        }
+        case 2u: {
+            return out.z;
+        }
+        default: {
+            return out.w;
+        }
+    }
+}
+
+// Quantizer::word: the element's random word, 0 for deterministic modes.
+__device__ __forceinline__ u32 quantizer_word(Quantizer q, vec2<u32> index) {
+    if (q.mode == MODE_STOCHASTIC) {
+        return elementwise_word(q.seed_lo, q.seed_hi, index);
+    }
+    return 0u;
+}
+
+// ---- quantizer.rs ---------------------------------------------------------------------------------
+
+// Quantizer::quantize_bits for the element-wise families (block formats need their block's
+// largest magnitude: block_quantize_element).
+__device__ __forceinline__ u32 quantize_bits(Quantizer q, u32 x, u32 word) {
+    switch (q.kind) {
+        case KIND_GRID: {
+            return grid_quantize(q.grid, x, q.mode, q.bits, word);
+        }
+        case KIND_FIXED: {
+            return fixed_quantize(q.fixed, x, q.mode, q.bits, word);
+        }
+        case KIND_SUPERFP: {
+            return superfp_quantize(q.superfp, x);
+        }
+        default: {
+            return x;
+        }
+    }
+}
