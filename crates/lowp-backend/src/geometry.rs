@@ -145,7 +145,7 @@ impl ConvGeometry {
     }
 
     /// Elements of the whole patch matrix: `groups * patch_rows() * patch_columns()`.
-    pub(crate) fn patch_len(&self) -> usize {
+    pub fn patch_len(&self) -> usize {
         self.groups * self.patch_rows() * self.patch_columns()
     }
 

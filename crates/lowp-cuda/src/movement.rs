@@ -16,13 +16,11 @@ use crate::device::{CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
 use crate::params::MoveParams;
 use cudarc::driver::PushKernelArg;
+use lowp_backend::layout::{self, LiftedGeometry, outer_inner, strides};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
 
 /// Most axes of a strided copy (after dropping size-1 axes).
 const MAX_RANK: usize = 8;
-
-/// The most binary32 values one CPU buffer can hold (as the CPU backend's checks).
-const MAX_ELEMENTS: usize = isize::MAX as usize / size_of::<f32>();
 
 /// No table axis.
 const NO_TABLE: u32 = u32::MAX;
@@ -57,67 +55,6 @@ fn shape_error<T>(message: String) -> Result<T> {
     Err(BackendError::Shape(message))
 }
 
-/// Number of elements of `shape` (the CPU backend's check).
-fn element_count(shape: &[usize]) -> Result<usize> {
-    match shape
-        .iter()
-        .try_fold(1usize, |n, &extent| n.checked_mul(extent))
-    {
-        Some(n) if n <= MAX_ELEMENTS => Ok(n),
-        _ => shape_error(format!(
-            "shape {shape:?} has more elements than a buffer can hold"
-        )),
-    }
-}
-
-/// Checks that a buffer of `len` values holds exactly the elements of `shape`.
-fn check_len(what: &str, len: usize, shape: &[usize]) -> Result<()> {
-    let n = element_count(shape)?;
-    if n != len {
-        return shape_error(format!(
-            "{what}: shape {shape:?} has {n} elements, the buffer has {len}"
-        ));
-    }
-    Ok(())
-}
-
-/// Row-major strides (wrapping for empty shapes, whose strides are never used).
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![1usize; shape.len()];
-    for axis in (0..shape.len().saturating_sub(1)).rev() {
-        strides[axis] = strides[axis + 1].wrapping_mul(shape[axis + 1]);
-    }
-    strides
-}
-
-fn outer_inner(shape: &[usize], axis: usize) -> (usize, usize) {
-    (
-        shape[..axis].iter().product(),
-        shape[axis + 1..].iter().product(),
-    )
-}
-
-fn check_indices(
-    what: &str,
-    shape: &[usize],
-    axis: usize,
-    indices: &[u32],
-    extent: usize,
-) -> Result<()> {
-    if axis >= shape.len() {
-        return shape_error(format!(
-            "{what}: axis {axis} is out of range for shape {shape:?}"
-        ));
-    }
-    if let Some(&index) = indices.iter().find(|&&i| i as usize >= extent) {
-        return shape_error(format!(
-            "{what}: index {index} is out of range for extent {extent} (axis {axis} of shape \
-             {shape:?})"
-        ));
-    }
-    Ok(())
-}
-
 /// A strided copy: for every index of `shape` (row-major), `dst[dst_base + Σ i·dst_steps] =
 /// src[src_base + Σ table(i)·src_steps]`, where `table` maps the index of `table_axis`.
 struct StridedCopy<'a> {
@@ -143,42 +80,9 @@ impl StridedCopy<'_> {
     }
 }
 
-/// The lifted (three spatial axes) geometry as the kernels' table. Strides and dilations are
-/// clamped to the padded extent (which changes no patch entry: a larger stride leaves one output
-/// position, a larger dilation only occurs with kernel size 1), so that every index the kernels
-/// form stays below the padded extent, which must be below 2^31.
+/// The kernels' geometry table ([`LiftedGeometry::kernel_table`]).
 fn geometry_table(geometry: &ConvGeometry) -> Result<Vec<u32>> {
-    let lift = |values: &[usize], fill: usize| {
-        let mut lifted = [fill; 3];
-        lifted[3 - values.len()..].copy_from_slice(values);
-        lifted
-    };
-    let input = lift(&geometry.input, 1);
-    let pad_before = lift(&geometry.pad_before, 0);
-    let pad_after = lift(&geometry.pad_after, 0);
-    // validate() checked that these sums do not overflow.
-    let padded: [usize; 3] = std::array::from_fn(|a| input[a] + pad_before[a] + pad_after[a]);
-    if padded.iter().any(|&extent| extent >= 1 << 31) {
-        return shape_error(format!(
-            "convolution geometry {geometry:?}: padded spatial extents of 2^31 or more are not \
-             supported on the CUDA backend"
-        ));
-    }
-    let clamp = |values: [usize; 3]| -> [usize; 3] {
-        std::array::from_fn(|a| values[a].min(padded[a].max(1)))
-    };
-    let mut table = vec![
-        geometry.batch,
-        geometry.channels / geometry.groups,
-        geometry.groups,
-    ];
-    table.extend(input);
-    table.extend(lift(&geometry.kernel, 1));
-    table.extend(clamp(lift(&geometry.stride, 1)));
-    table.extend(pad_before);
-    table.extend(clamp(lift(&geometry.dilation, 1)));
-    table.extend(lift(&geometry.output(), 1));
-    Ok(table.into_iter().map(|value| value as u32).collect())
+    LiftedGeometry::new(geometry).kernel_table(geometry, "CUDA")
 }
 
 /// Checks that `values` values fit the kernels' 32-bit indices.
@@ -303,22 +207,7 @@ pub fn permute<T: Target>(
     shape: &[usize],
     axes: &[usize],
 ) -> Result<T::Buffer> {
-    check_len("permute", device.buffer_len(x), shape)?;
-    let rank = shape.len();
-    let mut seen = vec![false; rank];
-    if axes.len() != rank
-        || axes
-            .iter()
-            .any(|&axis| axis >= rank || std::mem::replace(&mut seen[axis], true))
-    {
-        return shape_error(format!(
-            "permute: axes {axes:?} are not a permutation of the {rank} axes of shape \
-             {shape:?}"
-        ));
-    }
-    let in_strides = strides(shape);
-    let out_shape: Vec<usize> = axes.iter().map(|&axis| shape[axis]).collect();
-    let steps: Vec<usize> = axes.iter().map(|&axis| in_strides[axis]).collect();
+    let (out_shape, steps) = layout::permute(device.buffer_len(x), shape, axes)?;
     let mut out = device.alloc(device.buffer_len(x), false)?;
     strided(
         device,
@@ -337,26 +226,7 @@ pub fn expand<T: Target>(
     shape: &[usize],
     target: &[usize],
 ) -> Result<T::Buffer> {
-    check_len("expand", device.buffer_len(x), shape)?;
-    let total = element_count(target)?;
-    let fail = || {
-        shape_error(format!(
-            "expand: shape {shape:?} does not broadcast to {target:?}"
-        ))
-    };
-    let Some(lead) = target.len().checked_sub(shape.len()) else {
-        return fail();
-    };
-    let in_strides = strides(shape);
-    let mut steps = vec![0usize; target.len()];
-    for (axis, (&extent, &stride)) in shape.iter().zip(&in_strides).enumerate() {
-        let wanted = target[lead + axis];
-        if extent == wanted {
-            steps[lead + axis] = stride;
-        } else if extent != 1 {
-            return fail();
-        }
-    }
+    let (total, steps) = layout::expand(device.buffer_len(x), shape, target)?;
     let mut out = device.alloc(total, false)?;
     strided(
         device,
@@ -375,37 +245,10 @@ pub fn slice<T: Target>(
     shape: &[usize],
     ranges: &[SliceRange],
 ) -> Result<T::Buffer> {
-    check_len("slice", device.buffer_len(x), shape)?;
-    if ranges.len() != shape.len() {
-        return shape_error(format!(
-            "slice: {} ranges for the {} axes of shape {shape:?}",
-            ranges.len(),
-            shape.len()
-        ));
-    }
-    for (axis, (range, &extent)) in ranges.iter().zip(shape).enumerate() {
-        if range.step == 0 || range.start > range.end || range.end > extent {
-            return shape_error(format!(
-                "slice: range {range:?} on axis {axis} of shape {shape:?} needs \
-                 start <= end <= {extent} and step >= 1"
-            ));
-        }
-    }
-    let in_strides = strides(shape);
-    let out_shape: Vec<usize> = ranges.iter().map(SliceRange::len).collect();
+    let (out_shape, base, steps) = layout::slice(device.buffer_len(x), shape, ranges)?;
     if out_shape.contains(&0) {
         return device.alloc(0, false);
     }
-    let base = ranges
-        .iter()
-        .zip(&in_strides)
-        .map(|(range, stride)| range.start * stride)
-        .sum();
-    let steps: Vec<usize> = ranges
-        .iter()
-        .zip(&in_strides)
-        .map(|(range, stride)| range.step * stride)
-        .collect();
     let mut out = device.alloc(out_shape.iter().product(), false)?;
     strided(
         device,
@@ -423,37 +266,13 @@ pub fn concat<T: Target>(
     parts: &[(&T::Buffer, &[usize])],
     axis: usize,
 ) -> Result<T::Buffer> {
-    let shapes: Vec<&[usize]> = parts.iter().map(|(_, shape)| *shape).collect();
-    let Some(&first) = shapes.first() else {
-        return shape_error("concat: no parts".to_string());
-    };
-    if axis >= first.len() {
-        return shape_error(format!(
-            "concat: axis {axis} is out of range for shapes {shapes:?}"
-        ));
-    }
-    let mut extent = 0usize;
-    for (data, shape) in parts {
-        let agrees = shape.len() == first.len()
-            && (0..first.len()).all(|i| i == axis || shape[i] == first[i]);
-        if !agrees {
-            return shape_error(format!(
-                "concat: shapes {shapes:?} differ on an axis other than {axis}"
-            ));
-        }
-        check_len("concat", device.buffer_len(data), shape)?;
-        extent = match extent.checked_add(shape[axis]) {
-            Some(extent) => extent,
-            None => {
-                return shape_error(format!(
-                    "concat: shapes {shapes:?} overflow along axis {axis}"
-                ));
-            }
-        };
-    }
-    let mut out_shape = first.to_vec();
-    out_shape[axis] = extent;
-    let total = element_count(&out_shape)?;
+    let lens: Vec<(usize, &[usize])> = parts
+        .iter()
+        .map(|(data, shape)| (device.buffer_len(data), *shape))
+        .collect();
+    let out_shape = layout::concat(&lens, axis)?;
+    let total = out_shape.iter().product();
+    let extent = out_shape[axis];
     let mut out = device.alloc(total, false)?;
     if total == 0 {
         return Ok(out);
@@ -490,17 +309,8 @@ pub fn gather<T: Target>(
     axis: usize,
     indices: &[u32],
 ) -> Result<T::Buffer> {
-    check_len("gather", device.buffer_len(x), shape)?;
-    check_indices(
-        "gather",
-        shape,
-        axis,
-        indices,
-        *shape.get(axis).unwrap_or(&0),
-    )?;
-    let mut out_shape = shape.to_vec();
-    out_shape[axis] = indices.len();
-    let total = element_count(&out_shape)?;
+    let out_shape = layout::gather(device.buffer_len(x), shape, axis, indices)?;
+    let total = out_shape.iter().product();
     let mut out = device.alloc(total, false)?;
     if total == 0 {
         return Ok(out);
@@ -533,17 +343,8 @@ pub fn scatter_add<T: Target>(
     indices: &[u32],
     extent: usize,
 ) -> Result<T::Buffer> {
-    check_len("scatter_add", device.buffer_len(src), shape)?;
-    check_indices("scatter_add", shape, axis, indices, extent)?;
-    if indices.len() != shape[axis] {
-        return shape_error(format!(
-            "scatter_add: {} indices for axis {axis} of source shape {shape:?}",
-            indices.len()
-        ));
-    }
-    let mut out_shape = shape.to_vec();
-    out_shape[axis] = extent;
-    let total = element_count(&out_shape)?;
+    let out_shape = layout::scatter_add(device.buffer_len(src), shape, axis, indices, extent)?;
+    let total = out_shape.iter().product();
     // Zero-filled (+0): with an empty source no kernel runs.
     let mut out = device.alloc(total, true)?;
     if device.buffer_len(src) == 0 || total == 0 {
@@ -585,30 +386,10 @@ pub fn scatter_add<T: Target>(
     Ok(out)
 }
 
-/// The CPU backend's geometry checks; returns `(input_len, patch_len)`.
-fn check_geometry(geometry: &ConvGeometry) -> Result<(usize, usize)> {
-    geometry.validate()?;
-    let patch_len = geometry.groups * geometry.patch_rows() * geometry.patch_columns();
-    let input_len = geometry.input_len();
-    if patch_len > MAX_ELEMENTS || input_len > MAX_ELEMENTS {
-        return shape_error(format!(
-            "convolution geometry {geometry:?}: the input or patch matrix has more elements \
-             than a buffer can hold"
-        ));
-    }
-    Ok((input_len, patch_len))
-}
-
 /// [`lowp_backend::Backend::im2col`] on `device`.
 pub fn im2col<T: Target>(device: &T, x: &T::Buffer, geometry: &ConvGeometry) -> Result<T::Buffer> {
-    let (input_len, patch_len) = check_geometry(geometry)?;
-    if device.buffer_len(x) != input_len {
-        return shape_error(format!(
-            "im2col: the input buffer has {} values, the geometry {geometry:?} needs {}",
-            device.buffer_len(x),
-            input_len
-        ));
-    }
+    let patch_len = layout::im2col(device.buffer_len(x), geometry)?;
+    let input_len = device.buffer_len(x);
     let mut out = device.alloc(patch_len, false)?;
     if patch_len == 0 {
         return Ok(out);
@@ -632,14 +413,8 @@ pub fn col2im<T: Target>(
     columns: &T::Buffer,
     geometry: &ConvGeometry,
 ) -> Result<T::Buffer> {
-    let (input_len, patch_len) = check_geometry(geometry)?;
-    if device.buffer_len(columns) != patch_len {
-        return shape_error(format!(
-            "col2im: the patch buffer has {} values, the geometry {geometry:?} needs {}",
-            device.buffer_len(columns),
-            patch_len
-        ));
-    }
+    let input_len = layout::col2im(device.buffer_len(columns), geometry)?;
+    let patch_len = device.buffer_len(columns);
     // Zero-filled (+0): with no patch entries no kernel runs.
     let mut out = device.alloc(input_len, true)?;
     if input_len == 0 || patch_len == 0 {

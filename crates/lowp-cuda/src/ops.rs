@@ -12,27 +12,12 @@ use crate::device::{CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
 use crate::params::{OpsParams, QuantizerParams, ReduceParams};
 use cudarc::driver::PushKernelArg;
-use lowp_backend::{Backend, BackendError, Result};
-use lowp_formats::{BinaryOp, Format, FormatError, Quantizer, ReduceOp, UnaryOp};
+use lowp_backend::{Backend, BackendError, Result, layout};
+use lowp_formats::{BinaryOp, Format, Quantizer, ReduceOp, UnaryOp};
 
-/// The number of elements of `shape`.
-fn elements(shape: &[usize]) -> Result<usize> {
-    shape
-        .iter()
-        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| BackendError::Shape(format!("shape {shape:?} has too many elements")))
-}
-
-/// Checks that buffer `name` holds a tensor of `shape` (the CPU backend's message).
+/// Checks that buffer `name` holds a tensor of `shape`.
 fn check_len(name: &str, buffer: &CudaBuffer, shape: &[usize]) -> Result<()> {
-    let product = elements(shape)?;
-    if product != buffer.len {
-        return Err(BackendError::Shape(format!(
-            "shape {shape:?} has {product} elements, {name} has {}",
-            buffer.len
-        )));
-    }
-    Ok(())
+    layout::check_operand(name, buffer.len, shape)
 }
 
 /// The code of `op` (`OP_*` in ops.cu).
@@ -209,30 +194,8 @@ impl CudaBackend {
         axis: usize,
         quantizer: Option<&Quantizer>,
     ) -> Result<CudaBuffer> {
-        check_len("x", x, shape)?;
-        if axis >= shape.len() {
-            return Err(BackendError::Shape(format!(
-                "reduction axis {axis} is out of range for shape {shape:?} ({} axes)",
-                shape.len()
-            )));
-        }
-        if let Some(q) = quantizer
-            && matches!(q.format(), Format::Block(_))
-        {
-            return Err(BackendError::Format(FormatError::Shape(format!(
-                "reduce: the quantizer's format {} is a block format (one exponent per block); \
-                 reductions quantize each partial result on its own and need an element-wise format",
-                q.format()
-            ))));
-        }
-        let len = shape[axis];
-        let outer = elements(&shape[..axis])?;
-        let inner = elements(&shape[axis + 1..])?;
-        let outputs = outer.checked_mul(inner).ok_or_else(|| {
-            BackendError::Shape(format!(
-                "reducing axis {axis} of shape {shape:?} gives too many outputs"
-            ))
-        })?;
+        let (outer, len, inner) = layout::reduce(x.len, shape, axis, quantizer)?;
+        let outputs = outer * inner;
         if x.len >= u32::MAX as usize {
             return Err(BackendError::Shape(format!(
                 "reduce: {} input values exceed the CUDA backend's 32-bit reduction indices",

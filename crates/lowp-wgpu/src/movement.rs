@@ -15,6 +15,7 @@ use crate::params::MoveParams;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::unavailable;
 use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
+use lowp_backend::layout::{self, LiftedGeometry, outer_inner, strides};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
 use lowp_formats::BinaryOp;
 use std::sync::Arc;
@@ -25,9 +26,6 @@ pub const SOURCE: &str = include_str!("../../../shaders/movement.wgsl");
 
 /// Most axes of a strided copy (after dropping size-1 axes).
 const MAX_RANK: usize = 8;
-
-/// The most binary32 values one CPU buffer can hold (as the CPU backend's checks).
-const MAX_ELEMENTS: usize = isize::MAX as usize / size_of::<f32>();
 
 /// No table axis.
 const NO_TABLE: u32 = u32::MAX;
@@ -101,68 +99,6 @@ fn compile(device: &wgpu::Device) -> Result<Kernels> {
 
 fn shape_error<T>(message: String) -> Result<T> {
     Err(BackendError::Shape(message))
-}
-
-/// Number of elements of `shape` (the CPU backend's check).
-fn element_count(shape: &[usize]) -> Result<usize> {
-    match shape
-        .iter()
-        .try_fold(1usize, |n, &extent| n.checked_mul(extent))
-    {
-        Some(n) if n <= MAX_ELEMENTS => Ok(n),
-        _ => shape_error(format!(
-            "shape {shape:?} has more elements than a buffer can hold"
-        )),
-    }
-}
-
-/// Checks that `buffer` holds exactly the elements of `shape`.
-fn check_len(what: &str, buffer: &WgpuBuffer, shape: &[usize]) -> Result<()> {
-    let n = element_count(shape)?;
-    if n != buffer.len {
-        return shape_error(format!(
-            "{what}: shape {shape:?} has {n} elements, the buffer has {}",
-            buffer.len
-        ));
-    }
-    Ok(())
-}
-
-/// Row-major strides (wrapping for empty shapes, whose strides are never used).
-fn strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![1usize; shape.len()];
-    for axis in (0..shape.len().saturating_sub(1)).rev() {
-        strides[axis] = strides[axis + 1].wrapping_mul(shape[axis + 1]);
-    }
-    strides
-}
-
-fn outer_inner(shape: &[usize], axis: usize) -> (usize, usize) {
-    (
-        shape[..axis].iter().product(),
-        shape[axis + 1..].iter().product(),
-    )
-}
-
-fn check_indices(
-    what: &str,
-    shape: &[usize],
-    axis: usize,
-    indices: &[u32],
-    extent: usize,
-) -> Result<()> {
-    if axis >= shape.len() {
-        return shape_error(format!(
-            "{what}: axis {axis} is out of range for shape {shape:?}"
-        ));
-    }
-    if let Some(&index) = indices.iter().find(|&&i| i as usize >= extent) {
-        return shape_error(format!(
-            "{what}: index {index} is out of range for extent {extent} (axis {axis} of shape \
-             {shape:?})"
-        ));
-    }
-    Ok(())
 }
 
 /// A strided copy: for every index of `shape` (row-major), `dst[dst_base + Σ i·dst_steps] =
@@ -293,101 +229,79 @@ enum TapDirection {
     ToPadded,
 }
 
-/// A convolution lifted to three spatial axes (leading axes of extent 1, no padding, stride and
-/// dilation 1), with the index arithmetic of the tap-wise paths.
-struct LiftedGeometry {
+/// The index arithmetic of the tap-wise paths over a [`LiftedGeometry`].
+struct TapLayout {
     batch: usize,
     channels: usize,
     groups: usize,
-    input: [usize; 3],
-    kernel: [usize; 3],
-    stride: [usize; 3],
-    dilation: [usize; 3],
-    pad_before: [usize; 3],
-    padded: [usize; 3],
-    output: [usize; 3],
+    lifted: LiftedGeometry,
 }
 
-impl LiftedGeometry {
+impl TapLayout {
     fn new(geometry: &ConvGeometry) -> Self {
-        let lift = |values: &[usize], fill: usize| {
-            let mut lifted = [fill; 3];
-            lifted[3 - values.len()..].copy_from_slice(values);
-            lifted
-        };
-        let input = lift(&geometry.input, 1);
-        let pad_before = lift(&geometry.pad_before, 0);
-        let pad_after = lift(&geometry.pad_after, 0);
-        // validate() checked that these sums do not overflow.
         Self {
             batch: geometry.batch,
             channels: geometry.channels,
             groups: geometry.groups,
-            input,
-            kernel: lift(&geometry.kernel, 1),
-            stride: lift(&geometry.stride, 1),
-            dilation: lift(&geometry.dilation, 1),
-            pad_before,
-            padded: std::array::from_fn(|a| input[a] + pad_before[a] + pad_after[a]),
-            output: lift(&geometry.output(), 1),
+            lifted: LiftedGeometry::new(geometry),
         }
     }
 
     fn kernel_size(&self) -> usize {
-        self.kernel.iter().product()
+        self.lifted.kernel.iter().product()
     }
 
     /// Output positions times batch and channels: the elements of one tap's copy.
     fn positions(&self) -> usize {
-        self.batch * self.channels * self.output.iter().product::<usize>()
+        self.batch * self.channels * self.lifted.output.iter().product::<usize>()
     }
 
     fn padded_len(&self) -> usize {
-        self.batch * self.channels * self.padded.iter().product::<usize>()
+        self.batch * self.channels * self.lifted.padded.iter().product::<usize>()
     }
 
     fn padded_shape(&self) -> Vec<usize> {
         [self.batch, self.channels]
             .into_iter()
-            .chain(self.padded)
+            .chain(self.lifted.padded)
             .collect()
     }
 
     fn input_shape(&self) -> Vec<usize> {
         [self.batch, self.channels]
             .into_iter()
-            .chain(self.input)
+            .chain(self.lifted.input)
             .collect()
     }
 
     fn interior_start(&self) -> Vec<usize> {
-        [0, 0].into_iter().chain(self.pad_before).collect()
+        [0, 0].into_iter().chain(self.lifted.pad_before).collect()
     }
 
     /// The strided copy of kernel tap `tap` (row-major over the kernel's axes) in `direction`.
     fn copy(&self, tap: usize, direction: TapDirection) -> StridedCopy<'static> {
         let group_channels = self.channels / self.groups;
-        let [o1, o2, o3] = self.output;
+        let [o1, o2, o3] = self.lifted.output;
         let shape = vec![self.groups, group_channels, self.batch, o1, o2, o3];
         // The padded image [N, C, p1, p2, p3] at the tap's positions.
-        let [p1, p2, p3] = self.padded;
+        let [p1, p2, p3] = self.lifted.padded;
         let plane = p1 * p2 * p3;
         let taps = [
-            tap / (self.kernel[1] * self.kernel[2]),
-            tap / self.kernel[2] % self.kernel[1],
-            tap % self.kernel[2],
+            tap / (self.lifted.kernel[1] * self.lifted.kernel[2]),
+            tap / self.lifted.kernel[2] % self.lifted.kernel[1],
+            tap % self.lifted.kernel[2],
         ];
         let image_steps = vec![
             group_channels * plane,
             plane,
             self.channels * plane,
-            self.stride[0] * p2 * p3,
-            self.stride[1] * p3,
-            self.stride[2],
+            self.lifted.stride[0] * p2 * p3,
+            self.lifted.stride[1] * p3,
+            self.lifted.stride[2],
         ];
-        let image_base = taps[0] * self.dilation[0] * p2 * p3
-            + taps[1] * self.dilation[1] * p3
-            + taps[2] * self.dilation[2];
+        let image_base = taps[0] * self.lifted.dilation[0] * p2 * p3
+            + taps[1] * self.lifted.dilation[1] * p3
+            + taps[2] * self.lifted.dilation[2];
         // The patch matrix [groups, C_g, K, N, o1, o2, o3] at the tap's row of every channel.
         let positions = o1 * o2 * o3;
         let kernel_size = self.kernel_size();
@@ -456,34 +370,9 @@ impl ConvBlock {
     }
 }
 
-/// The lifted (three spatial axes) geometry as the shader's table. Strides and dilations are
-/// clamped to the padded extent (which changes no patch entry: a larger stride leaves one output
-/// position, a larger dilation only occurs with kernel size 1), so that every index the shader
-/// forms stays below the padded extent, which must be below 2^31.
+/// The shader's geometry table ([`LiftedGeometry::kernel_table`]).
 fn geometry_table(geometry: &ConvGeometry) -> Result<Vec<u32>> {
-    let lifted = LiftedGeometry::new(geometry);
-    let padded = lifted.padded;
-    if padded.iter().any(|&extent| extent >= 1 << 31) {
-        return shape_error(format!(
-            "convolution geometry {geometry:?}: padded spatial extents of 2^31 or more are not \
-             supported on the wgpu backend"
-        ));
-    }
-    let clamp = |values: [usize; 3]| -> [usize; 3] {
-        std::array::from_fn(|a| values[a].min(padded[a].max(1)))
-    };
-    let mut table = vec![
-        geometry.batch,
-        geometry.channels / geometry.groups,
-        geometry.groups,
-    ];
-    table.extend(lifted.input);
-    table.extend(lifted.kernel);
-    table.extend(clamp(lifted.stride));
-    table.extend(lifted.pad_before);
-    table.extend(clamp(lifted.dilation));
-    table.extend(lifted.output);
-    Ok(table.into_iter().map(|value| value as u32).collect())
+    LiftedGeometry::new(geometry).kernel_table(geometry, "wgpu")
 }
 
 impl WgpuBackend {
@@ -662,22 +551,7 @@ impl WgpuBackend {
         shape: &[usize],
         axes: &[usize],
     ) -> Result<WgpuBuffer> {
-        check_len("permute", x, shape)?;
-        let rank = shape.len();
-        let mut seen = vec![false; rank];
-        if axes.len() != rank
-            || axes
-                .iter()
-                .any(|&axis| axis >= rank || std::mem::replace(&mut seen[axis], true))
-        {
-            return shape_error(format!(
-                "permute: axes {axes:?} are not a permutation of the {rank} axes of shape \
-                 {shape:?}"
-            ));
-        }
-        let in_strides = strides(shape);
-        let out_shape: Vec<usize> = axes.iter().map(|&axis| shape[axis]).collect();
-        let steps: Vec<usize> = axes.iter().map(|&axis| in_strides[axis]).collect();
+        let (out_shape, steps) = layout::permute(x.len, shape, axes)?;
         let out = self.storage(x.len, "lowp permute")?;
         self.strided(
             "permute",
@@ -694,26 +568,7 @@ impl WgpuBackend {
         shape: &[usize],
         target: &[usize],
     ) -> Result<WgpuBuffer> {
-        check_len("expand", x, shape)?;
-        let total = element_count(target)?;
-        let fail = || {
-            shape_error(format!(
-                "expand: shape {shape:?} does not broadcast to {target:?}"
-            ))
-        };
-        let Some(lead) = target.len().checked_sub(shape.len()) else {
-            return fail();
-        };
-        let in_strides = strides(shape);
-        let mut steps = vec![0usize; target.len()];
-        for (axis, (&extent, &stride)) in shape.iter().zip(&in_strides).enumerate() {
-            let wanted = target[lead + axis];
-            if extent == wanted {
-                steps[lead + axis] = stride;
-            } else if extent != 1 {
-                return fail();
-            }
-        }
+        let (total, steps) = layout::expand(x.len, shape, target)?;
         let out = self.storage(total, "lowp expand")?;
         self.strided("expand", x, &out, StridedCopy::contiguous(target, 0, steps))?;
         Ok(out)
@@ -725,37 +580,7 @@ impl WgpuBackend {
         shape: &[usize],
         ranges: &[SliceRange],
     ) -> Result<WgpuBuffer> {
-        check_len("slice", x, shape)?;
-        if ranges.len() != shape.len() {
-            return shape_error(format!(
-                "slice: {} ranges for the {} axes of shape {shape:?}",
-                ranges.len(),
-                shape.len()
-            ));
-        }
-        for (axis, (range, &extent)) in ranges.iter().zip(shape).enumerate() {
-            if range.step == 0 || range.start > range.end || range.end > extent {
-                return shape_error(format!(
-                    "slice: range {range:?} on axis {axis} of shape {shape:?} needs \
-                     start <= end <= {extent} and step >= 1"
-                ));
-            }
-        }
-        let in_strides = strides(shape);
-        let out_shape: Vec<usize> = ranges.iter().map(SliceRange::len).collect();
-        if out_shape.contains(&0) {
-            return self.storage(0, "lowp slice");
-        }
-        let base = ranges
-            .iter()
-            .zip(&in_strides)
-            .map(|(range, stride)| range.start * stride)
-            .sum();
-        let steps: Vec<usize> = ranges
-            .iter()
-            .zip(&in_strides)
-            .map(|(range, stride)| range.step * stride)
-            .collect();
+        let (out_shape, base, steps) = layout::slice(x.len, shape, ranges)?;
         let out = self.storage(out_shape.iter().product(), "lowp slice")?;
         self.strided(
             "slice",
@@ -771,41 +596,17 @@ impl WgpuBackend {
         parts: &[(&WgpuBuffer, &[usize])],
         axis: usize,
     ) -> Result<WgpuBuffer> {
-        let shapes: Vec<&[usize]> = parts.iter().map(|(_, shape)| *shape).collect();
-        let Some(&first) = shapes.first() else {
-            return shape_error("concat: no parts".to_string());
-        };
-        if axis >= first.len() {
-            return shape_error(format!(
-                "concat: axis {axis} is out of range for shapes {shapes:?}"
-            ));
-        }
-        let mut extent = 0usize;
-        for (data, shape) in parts {
-            let agrees = shape.len() == first.len()
-                && (0..first.len()).all(|i| i == axis || shape[i] == first[i]);
-            if !agrees {
-                return shape_error(format!(
-                    "concat: shapes {shapes:?} differ on an axis other than {axis}"
-                ));
-            }
-            check_len("concat", data, shape)?;
-            extent = match extent.checked_add(shape[axis]) {
-                Some(extent) => extent,
-                None => {
-                    return shape_error(format!(
-                        "concat: shapes {shapes:?} overflow along axis {axis}"
-                    ));
-                }
-            };
-        }
-        let mut out_shape = first.to_vec();
-        out_shape[axis] = extent;
-        let total = element_count(&out_shape)?;
+        let lens: Vec<(usize, &[usize])> = parts
+            .iter()
+            .map(|(data, shape)| (data.len, *shape))
+            .collect();
+        let out_shape = layout::concat(&lens, axis)?;
+        let total = out_shape.iter().product();
         let out = self.storage(total, "lowp concat")?;
         if total == 0 {
             return Ok(out);
         }
+        let extent = out_shape[axis];
         let (outer, inner) = outer_inner(&out_shape, axis);
         let mut offset = 0;
         for (data, shape) in parts {
@@ -836,17 +637,8 @@ impl WgpuBackend {
         axis: usize,
         indices: &[u32],
     ) -> Result<WgpuBuffer> {
-        check_len("gather", x, shape)?;
-        check_indices(
-            "gather",
-            shape,
-            axis,
-            indices,
-            *shape.get(axis).unwrap_or(&0),
-        )?;
-        let mut out_shape = shape.to_vec();
-        out_shape[axis] = indices.len();
-        let total = element_count(&out_shape)?;
+        let out_shape = layout::gather(x.len, shape, axis, indices)?;
+        let total = out_shape.iter().product();
         let out = self.storage(total, "lowp gather")?;
         if total == 0 {
             return Ok(out);
@@ -877,17 +669,8 @@ impl WgpuBackend {
         indices: &[u32],
         extent: usize,
     ) -> Result<WgpuBuffer> {
-        check_len("scatter_add", src, shape)?;
-        check_indices("scatter_add", shape, axis, indices, extent)?;
-        if indices.len() != shape[axis] {
-            return shape_error(format!(
-                "scatter_add: {} indices for axis {axis} of source shape {shape:?}",
-                indices.len()
-            ));
-        }
-        let mut out_shape = shape.to_vec();
-        out_shape[axis] = extent;
-        let total = element_count(&out_shape)?;
+        let out_shape = layout::scatter_add(src.len, shape, axis, indices, extent)?;
+        let total = out_shape.iter().product();
         // New buffers are zero-filled (+0).
         let out = self.storage(total, "lowp scatter_add")?;
         if src.is_empty() || total == 0 {
@@ -1021,7 +804,7 @@ impl WgpuBackend {
         patches: &WgpuBuffer,
         geometry: &ConvGeometry,
     ) -> Result<()> {
-        let taps = LiftedGeometry::new(geometry);
+        let taps = TapLayout::new(geometry);
         let padded = self.storage(taps.padded_len(), "lowp im2col padding")?;
         self.put_block(
             x,
@@ -1050,7 +833,7 @@ impl WgpuBackend {
         image: &WgpuBuffer,
         geometry: &ConvGeometry,
     ) -> Result<()> {
-        let taps = LiftedGeometry::new(geometry);
+        let taps = TapLayout::new(geometry);
         let padded = self.storage(taps.padded_len(), "lowp col2im padding")?;
         let count = taps.positions();
         for tap in 0..taps.kernel_size() {
@@ -1135,32 +918,12 @@ impl WgpuBackend {
         ConvPlan::Blocks(blocks)
     }
 
-    /// The CPU backend's geometry checks; returns `(input_len, patch_len)`.
-    fn check_geometry(&self, geometry: &ConvGeometry) -> Result<(usize, usize)> {
-        geometry.validate()?;
-        let patch_len = geometry.groups * geometry.patch_rows() * geometry.patch_columns();
-        let input_len = geometry.input_len();
-        if patch_len > MAX_ELEMENTS || input_len > MAX_ELEMENTS {
-            return shape_error(format!(
-                "convolution geometry {geometry:?}: the input or patch matrix has more elements \
-                 than a buffer can hold"
-            ));
-        }
-        Ok((input_len, patch_len))
-    }
-
     pub(crate) fn movement_im2col(
         &self,
         x: &WgpuBuffer,
         geometry: &ConvGeometry,
     ) -> Result<WgpuBuffer> {
-        let (input_len, patch_len) = self.check_geometry(geometry)?;
-        if x.len != input_len {
-            return shape_error(format!(
-                "im2col: the input buffer has {} values, the geometry {geometry:?} needs {}",
-                x.len, input_len
-            ));
-        }
+        let patch_len = layout::im2col(x.len, geometry)?;
         let out = self.storage(patch_len, "lowp im2col")?;
         if patch_len == 0 {
             return Ok(out);
@@ -1174,15 +937,9 @@ impl WgpuBackend {
         columns: &WgpuBuffer,
         geometry: &ConvGeometry,
     ) -> Result<WgpuBuffer> {
-        let (input_len, patch_len) = self.check_geometry(geometry)?;
-        if columns.len != patch_len {
-            return shape_error(format!(
-                "col2im: the patch buffer has {} values, the geometry {geometry:?} needs {}",
-                columns.len, patch_len
-            ));
-        }
+        let input_len = layout::col2im(columns.len, geometry)?;
         let out = self.storage(input_len, "lowp col2im")?;
-        if input_len == 0 || patch_len == 0 {
+        if input_len == 0 || columns.is_empty() {
             return Ok(out);
         }
         self.conv_movement(ConvDirection::Col2im, columns, &out, geometry)?;

@@ -20,8 +20,8 @@ use crate::params::{DispatchParams, OpsParams, QuantizerParams, ReduceParams};
 use crate::{
     WgpuBackend, WgpuBuffer, range, shaders, storage_entry, unavailable, uniform_entry, whole,
 };
-use lowp_backend::{Backend, BackendError, Result};
-use lowp_formats::{BinaryOp, Format, FormatError, Quantizer, ReduceOp, UnaryOp};
+use lowp_backend::{Backend, BackendError, Result, layout};
+use lowp_formats::{BinaryOp, Format, Quantizer, ReduceOp, UnaryOp};
 use std::sync::Arc;
 
 /// `shaders/math.wgsl`: the portable binary32 routines and the scalar helpers of ops.rs.
@@ -144,24 +144,9 @@ fn compile(device: &wgpu::Device) -> Result<Kernels> {
     })
 }
 
-/// The number of elements of `shape`.
-fn elements(shape: &[usize]) -> Result<usize> {
-    shape
-        .iter()
-        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| BackendError::Shape(format!("shape {shape:?} has too many elements")))
-}
-
-/// Checks that buffer `name` holds a tensor of `shape` (the CPU backend's message).
+/// Checks that buffer `name` holds a tensor of `shape`.
 fn check_len(name: &str, buffer: &WgpuBuffer, shape: &[usize]) -> Result<()> {
-    let product = elements(shape)?;
-    if product != buffer.len {
-        return Err(BackendError::Shape(format!(
-            "shape {shape:?} has {product} elements, {name} has {}",
-            buffer.len
-        )));
-    }
-    Ok(())
+    layout::check_operand(name, buffer.len, shape)
 }
 
 fn unary_code(op: UnaryOp) -> u32 {
@@ -323,30 +308,8 @@ impl WgpuBackend {
         axis: usize,
         quantizer: Option<&Quantizer>,
     ) -> Result<WgpuBuffer> {
-        check_len("x", x, shape)?;
-        if axis >= shape.len() {
-            return Err(BackendError::Shape(format!(
-                "reduction axis {axis} is out of range for shape {shape:?} ({} axes)",
-                shape.len()
-            )));
-        }
-        if let Some(q) = quantizer
-            && matches!(q.format(), Format::Block(_))
-        {
-            return Err(BackendError::Format(FormatError::Shape(format!(
-                "reduce: the quantizer's format {} is a block format (one exponent per block); \
-                 reductions quantize each partial result on its own and need an element-wise format",
-                q.format()
-            ))));
-        }
-        let len = shape[axis];
-        let outer = elements(&shape[..axis])?;
-        let inner = elements(&shape[axis + 1..])?;
-        let outputs = outer.checked_mul(inner).ok_or_else(|| {
-            BackendError::Shape(format!(
-                "reducing axis {axis} of shape {shape:?} gives too many outputs"
-            ))
-        })?;
+        let (outer, len, inner) = layout::reduce(x.len, shape, axis, quantizer)?;
+        let outputs = outer * inner;
         if len > u32::MAX as usize {
             return Err(BackendError::Shape(format!(
                 "reduce: axis {axis} of shape {shape:?} is longer than 2^32 - 1 on the wgpu backend"

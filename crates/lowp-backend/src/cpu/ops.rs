@@ -7,31 +7,13 @@
 //! path of [`Backend::quantize`] (element `i` draws word `i`; block formats block along `shape`).
 
 use super::{CpuBackend, CpuBuffer};
+use crate::layout;
 use crate::{Backend, BackendError, Result};
-use lowp_formats::{BinaryOp, Format, FormatError, Quantizer, ReduceOp, UnaryOp};
+use lowp_formats::{BinaryOp, Quantizer, ReduceOp, UnaryOp};
 use std::sync::Arc;
 
 /// Output elements per task of the element-wise loops.
 const CHUNK: usize = 1 << 14;
-
-/// The number of elements of `shape`, or a shape error if it overflows `usize`.
-fn elements(shape: &[usize]) -> Result<usize> {
-    shape
-        .iter()
-        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| BackendError::Shape(format!("shape {shape:?} has too many elements")))
-}
-
-/// Checks that buffer `name` of `len` values holds a tensor of `shape`.
-fn check_len(name: &str, len: usize, shape: &[usize]) -> Result<()> {
-    let product = elements(shape)?;
-    if product != len {
-        return Err(BackendError::Shape(format!(
-            "shape {shape:?} has {product} elements, {name} has {len}"
-        )));
-    }
-    Ok(())
-}
 
 /// `out[i] = f(i)` for `i < len`, chunks of `chunk` outputs spread over the backend's threads.
 fn fill<F>(backend: &CpuBackend, len: usize, chunk: usize, f: F) -> Result<Vec<f32>>
@@ -138,7 +120,7 @@ pub(crate) fn unary(
     shape: &[usize],
     quantizer: Option<&Quantizer>,
 ) -> Result<Vec<f32>> {
-    check_len("x", x.len(), shape)?;
+    layout::check_operand("x", x.len(), shape)?;
     // One monomorphised loop per operation (the match is resolved outside the loop).
     let values = match op {
         UnaryOp::Neg => map1(backend, x, |v| UnaryOp::Neg.apply(v)),
@@ -162,8 +144,8 @@ pub(crate) fn binary(
     shape: &[usize],
     quantizer: Option<&Quantizer>,
 ) -> Result<Vec<f32>> {
-    check_len("x", x.len(), shape)?;
-    check_len("y", y.len(), shape)?;
+    layout::check_operand("x", x.len(), shape)?;
+    layout::check_operand("y", y.len(), shape)?;
     let values = match op {
         BinaryOp::Add => map2(backend, x, y, |u, v| BinaryOp::Add.apply(u, v)),
         BinaryOp::Sub => map2(backend, x, y, |u, v| BinaryOp::Sub.apply(u, v)),
@@ -210,33 +192,8 @@ pub(crate) fn reduce(
     axis: usize,
     quantizer: Option<&Quantizer>,
 ) -> Result<Vec<f32>> {
-    check_len("x", x.len(), shape)?;
-    if axis >= shape.len() {
-        return Err(BackendError::Shape(format!(
-            "reduction axis {axis} is out of range for shape {shape:?} ({} axes)",
-            shape.len()
-        )));
-    }
-    if let Some(q) = quantizer
-        && matches!(q.format(), Format::Block(_))
-    {
-        return Err(BackendError::Format(FormatError::Shape(format!(
-            "reduce: the quantizer's format {} is a block format (one exponent per block); \
-             reductions quantize each partial result on its own and need an element-wise format",
-            q.format()
-        ))));
-    }
-    let len = shape[axis];
-    let outer = elements(&shape[..axis])?;
-    let inner = elements(&shape[axis + 1..])?;
-    let outputs = outer
-        .checked_mul(inner)
-        .filter(|&n| n <= isize::MAX as usize / size_of::<f32>())
-        .ok_or_else(|| {
-            BackendError::Shape(format!(
-                "reducing axis {axis} of shape {shape:?} gives too many outputs"
-            ))
-        })?;
+    let (outer, len, inner) = layout::reduce(x.len(), shape, axis, quantizer)?;
+    let outputs = outer * inner;
     // About CHUNK input elements per task.
     let chunk = CHUNK / len.max(1);
     fill(backend, outputs, chunk, |o| {
