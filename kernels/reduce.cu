@@ -2,8 +2,9 @@
 // element o = i * inner + j, reducing x[(i * len + k) * inner + j] for k = 0, 1, ..., len - 1 in
 // that order, each step rounded by the quantizer (if any) with the random word of Philox counter
 // (lo32(o), hi32(o), k, 2) word 0; Mean and Max round once more at step len. Compiled after
-// common.cuh and math.cuh; a port of shaders/reduce.wgsl. The input pointer is the whole tensor;
-// outputs are processed in chunks (the output pointer starts at the chunk).
+// common.cuh and math.cuh; a port of shaders/reduce.wgsl. The input pointer is the whole tensor
+// (one piece: first_step 0, all steps, columns = inner); outputs are processed in chunks (the
+// output pointer starts at the chunk, result_base 0).
 
 struct ReduceParams {
     Dispatch dispatch;
@@ -16,10 +17,23 @@ struct ReduceParams {
     // The reduced axis' length and its binary32 value (rounded on the CPU).
     u32 len;
     u32 len_bits;
-    // The product of the axes after the reduced one.
+    // Source distance between steps k and k + 1 (the product of the axes after the reduced one).
     u32 inner;
+    // Outputs of the piece per row of the axes before the reduced one, and the source distance
+    // between two rows.
+    u32 columns;
+    u32 row_step;
+    // Source offset (in the bound window) of the piece's first output at its first step.
+    u32 source_base;
+    // The piece's steps, and the piece's index of this dispatch's first output.
+    u32 first_step;
+    u32 steps;
+    u32 local_base;
+    // Offset of this dispatch's first output in the bound result window.
+    u32 result_base;
     u32 pad0;
     u32 pad1;
+    u32 pad2;
 };
 
 constexpr u32 REDUCE_SUM = 0u;
@@ -47,24 +61,34 @@ extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) reduce(const Reduce
         return;
     }
     const auto o = global_index(d, j);
-    const auto len = params.len;
+    const auto t = params.local_base + j;
+    const auto first = params.source_base + (t / params.columns) * params.row_step + t % params.columns;
     const auto inner = params.inner;
-    // With len >= 1 the outputs are fewer than the inputs, so o fits in u32.
-    const auto first = (o.x / inner) * len * inner + o.x % inner;
+    const auto last = params.first_step + params.steps == params.len;
     if (params.op == REDUCE_MAX) {
         auto acc = SIGN | INF;
-        for (auto k = 0u; k < len; k++) {
+        if (params.first_step > 0u) {
+            acc = result_values[params.result_base + j];
+        }
+        for (auto k = 0u; k < params.steps; k++) {
             acc = max_min(acc, source_values[first + k * inner], true);
         }
-        result_values[j] = reduction_round(params, acc, o, len);
+        if (last) {
+            acc = reduction_round(params, acc, o, params.len);
+        }
+        result_values[params.result_base + j] = acc;
         return;
     }
     auto acc = 0u;
-    for (auto k = 0u; k < len; k++) {
-        acc = reduction_round(params, exact_add(acc, source_values[first + k * inner]), o, k);
+    if (params.first_step > 0u) {
+        acc = result_values[params.result_base + j];
     }
-    if (params.op == REDUCE_MEAN) {
-        acc = reduction_round(params, b(math_div(f(acc), f(params.len_bits))), o, len);
+    for (auto k = 0u; k < params.steps; k++) {
+        const auto step = params.first_step + k;
+        acc = reduction_round(params, exact_add(acc, source_values[first + k * inner]), o, step);
     }
-    result_values[j] = acc;
+    if (params.op == REDUCE_MEAN && last) {
+        acc = reduction_round(params, b(math_div(f(acc), f(params.len_bits))), o, params.len);
+    }
+    result_values[params.result_base + j] = acc;
 }

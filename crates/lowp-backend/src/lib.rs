@@ -9,6 +9,7 @@
 mod cpu;
 mod error;
 mod geometry;
+pub mod kernel_params;
 pub mod layout;
 
 pub use cpu::{CpuBackend, CpuBuffer, CpuPath};

@@ -25,12 +25,13 @@ pub(crate) const WORKGROUP_SIZE: u32 = 256;
 /// has `CHUNK / 256` blocks, far below CUDA's 2^31 - 1).
 pub(crate) const CHUNK: u64 = 1 << 30;
 
-// SAFETY: #[repr(C)] structs of u32/i32 fields, the layouts of the C++ structs in kernels/.
-unsafe impl DeviceRepr for QuantizeParams {}
-unsafe impl DeviceRepr for BlockParams {}
-unsafe impl DeviceRepr for crate::params::OpsParams {}
-unsafe impl DeviceRepr for crate::params::ReduceParams {}
-unsafe impl DeviceRepr for crate::params::MoveParams {}
+/// A kernel parameter block of [`crate::params`] passed to a kernel by value.
+#[repr(transparent)]
+pub(crate) struct ByValue<T>(pub(crate) T);
+
+// SAFETY: the parameter blocks are #[repr(C)] structs of u32/i32 fields (Pod), the layouts of
+// the C++ structs in kernels/; repr(transparent) keeps that layout.
+unsafe impl<T: bytemuck::Pod> DeviceRepr for ByValue<T> {}
 
 pub(crate) fn unavailable(reason: impl Into<String>) -> BackendError {
     BackendError::Unavailable {
@@ -311,7 +312,7 @@ impl CudaBackend {
             unsafe {
                 self.stream
                     .launch_builder(function)
-                    .arg(&params)
+                    .arg(&ByValue(params))
                     .arg(&source)
                     .arg(&mut result)
                     .launch(Self::elementwise_config(count))
@@ -350,7 +351,7 @@ impl CudaBackend {
             unsafe {
                 self.stream
                     .launch_builder(block_max)
-                    .arg(&params)
+                    .arg(&ByValue(params))
                     .arg(&source)
                     .arg(&mut maxima.slice)
                     .launch(Self::elementwise_config(count))
@@ -369,7 +370,7 @@ impl CudaBackend {
             unsafe {
                 self.stream
                     .launch_builder(block_apply)
-                    .arg(&params)
+                    .arg(&ByValue(params))
                     .arg(&source)
                     .arg(&maxima.slice)
                     .arg(&mut result)

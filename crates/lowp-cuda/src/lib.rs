@@ -32,7 +32,8 @@
 #![warn(missing_docs)]
 
 pub mod kernels;
-pub mod params;
+/// The kernels' parameter blocks (shared by the WGSL and CUDA backends).
+pub use lowp_backend::kernel_params as params;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod device;

@@ -12,7 +12,7 @@
 //! emulation of `tests/host_emulation.rs`, which runs these exact launch plans on the kernels
 //! compiled as host C++.
 
-use crate::device::{CudaBackend, CudaBuffer, device_error};
+use crate::device::{ByValue, CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
 use crate::params::MoveParams;
 use cudarc::driver::PushKernelArg;
@@ -138,7 +138,7 @@ impl Target for CudaBackend {
             unsafe {
                 self.stream()
                     .launch_builder(function)
-                    .arg(&params)
+                    .arg(&ByValue(params))
                     .arg(&src.slice)
                     .arg(&mut dst.slice)
                     .arg(&tables)

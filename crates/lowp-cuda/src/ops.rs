@@ -8,7 +8,7 @@
 //! (as [`Backend::quantize`]); block formats are computed first and then quantized by the block
 //! kernels of `quantize`. Reductions take one thread per output element, `k` ascending.
 
-use crate::device::{CudaBackend, CudaBuffer, device_error};
+use crate::device::{ByValue, CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
 use crate::params::{OpsParams, QuantizerParams, ReduceParams};
 use cudarc::driver::PushKernelArg;
@@ -71,7 +71,8 @@ pub fn ops_params(op: u32, quantizer: Option<&Quantizer>, start: u64, count: u64
 
 /// The parameters of one launch of the reduce kernel over the output chunk `(start, count)`:
 /// `len` steps along the reduced axis, `inner` elements after it, per-step quantizer (element-wise
-/// formats only).
+/// formats only). The whole input is one piece (reduce.wgsl's pieces exist for WebGPU's binding
+/// limit; CUDA reads the input through one pointer).
 pub fn reduce_params(
     op: ReduceOp,
     len: usize,
@@ -96,9 +97,14 @@ pub fn reduce_params(
         opaque: 0,
         len: len as u32,
         len_bits: (len as f32).to_bits(),
-        inner: inner.max(1) as u32,
-        pad0: 0,
-        pad1: 0,
+        inner: inner as u32,
+        columns: inner.max(1) as u32,
+        row_step: (len as u64 * inner as u64) as u32,
+        source_base: 0,
+        first_step: 0,
+        steps: len as u32,
+        local_base: start as u32,
+        ..ReduceParams::default()
     }
 }
 
@@ -132,7 +138,7 @@ impl CudaBackend {
             unsafe {
                 self.stream()
                     .launch_builder(function)
-                    .arg(&params)
+                    .arg(&ByValue(params))
                     .arg(&a)
                     .arg(&b)
                     .arg(&c)
@@ -216,7 +222,7 @@ impl CudaBackend {
             unsafe {
                 self.stream()
                     .launch_builder(function)
-                    .arg(&params)
+                    .arg(&ByValue(params))
                     .arg(&source)
                     .arg(&mut result)
                     .launch(Self::elementwise_config(count))

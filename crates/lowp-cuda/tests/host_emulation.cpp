@@ -113,7 +113,7 @@ static int run_block() {
 
 static_assert(sizeof(OpsParams) == 144, "OpsParams layout");
 static_assert(sizeof(QuantizeParams) == 128, "QuantizeParams layout");
-static_assert(sizeof(ReduceParams) == 160, "ReduceParams layout");
+static_assert(sizeof(ReduceParams) == 192, "ReduceParams layout");
 
 // Runs `body` as `threads` threads in 1-D blocks of WORKGROUP_SIZE, one after another (for
 // kernels without __syncthreads).

@@ -40,7 +40,8 @@ pub mod gemm;
 mod movement;
 mod oneshot;
 mod ops;
-pub mod params;
+/// The kernels' parameter blocks (shared by the WGSL and CUDA backends).
+pub use lowp_backend::kernel_params as params;
 pub mod shaders;
 
 pub use wgpu;

@@ -1,7 +1,8 @@
-//! Kernel parameter blocks: `#[repr(C)]` mirrors of the structs of `kernels/common.cuh` and the
-//! family kernels (the same structs as the WGSL backend's uniforms), derived on the CPU from a
-//! [`Quantizer`] and passed to the kernels by value. Every field is a `u32` or `i32` and every
-//! struct is a multiple of 16 bytes, so the C++ and Rust layouts agree.
+//! The parameter blocks of the GPU kernels: `#[repr(C)]` mirrors of the structs of
+//! `shaders/common.wgsl` and `kernels/common.cuh` and of the op families' shaders and kernels
+//! (the two are alike line for line), derived on the CPU from a [`Quantizer`]. Every field is a
+//! `u32` or `i32` and every struct is a multiple of 16 bytes, so the layout is the same in a WGSL
+//! uniform buffer and a CUDA kernel argument.
 
 use bytemuck::{Pod, Zeroable};
 use lowp_formats::{FloatGrid, Format, Quantizer, Rounding, Special};
@@ -15,7 +16,7 @@ pub const KIND_SUPERFP: u32 = 2;
 /// Kind code of block floating point (`KIND_BLOCK`).
 pub const KIND_BLOCK: u32 = 3;
 
-/// CUDA `Grid`: a [`FloatGrid`].
+/// `Grid`: a [`FloatGrid`].
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct GridParams {
@@ -37,7 +38,7 @@ pub struct GridParams {
     pub is_unsigned: u32,
 }
 
-/// CUDA `Fixed`: a fixed point format with its clamp bounds precomputed.
+/// `Fixed`: a fixed point format with its clamp bounds precomputed.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct FixedParams {
@@ -51,7 +52,7 @@ pub struct FixedParams {
     pub lower_bits: u32,
 }
 
-/// CUDA `SuperFp`: a super-normal float with its exponents precomputed.
+/// `SuperFp`: a super-normal float with its exponents precomputed.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct SuperFpParams {
@@ -73,7 +74,7 @@ pub struct SuperFpParams {
     pub pad0: u32,
 }
 
-/// CUDA `Quantizer`: the format family, rounding mode, random bits, seed and the family's fields
+/// `Quantizer`: the format family, rounding mode, random bits, seed and the family's fields
 /// (the other families' fields stay zero).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
@@ -175,7 +176,7 @@ impl QuantizerParams {
     }
 }
 
-/// CUDA `Dispatch`: one dispatch over a chunk of a tensor.
+/// `Dispatch`: one dispatch over a chunk of a tensor.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct DispatchParams {
@@ -189,7 +190,7 @@ pub struct DispatchParams {
     pub base_hi: u32,
 }
 
-/// CUDA `QuantizeParams` (`kernels/quantize.cu`).
+/// `QuantizeParams` (`quantize.wgsl`, `quantize.cu`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct QuantizeParams {
@@ -199,7 +200,7 @@ pub struct QuantizeParams {
     pub quantizer: QuantizerParams,
 }
 
-/// CUDA `BlockLayout` (`kernels/block.cu`): which block each element of a chunk lies in.
+/// `BlockLayout` (`block.wgsl`, `block.cu`): which block each element of a chunk lies in.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct BlockLayoutParams {
@@ -227,7 +228,7 @@ impl BlockLayoutParams {
     }
 }
 
-/// CUDA `BlockParams` (`kernels/block.cu`).
+/// `BlockParams` (`block.wgsl`, `block.cu`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct BlockParams {
@@ -239,7 +240,7 @@ pub struct BlockParams {
     pub blocks: BlockLayoutParams,
 }
 
-/// CUDA `MoveParams` (`kernels/movement.cu`): one dispatch of a data-movement kernel.
+/// `MoveParams` (`movement.wgsl`, `movement.cu`): one dispatch of a data-movement kernel.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct MoveParams {
@@ -282,7 +283,7 @@ mod tests {
                 let layout = BlockLayoutParams::for_chunk(base, inner, extent);
                 for j in 0..50u32 {
                     let expected = ((base + u64::from(j)) / inner) % extent;
-                    // The kernel's block_of, in Rust.
+                    // The kernels' block_of, in Rust.
                     let got = if layout.extent <= 1 {
                         0
                     } else if j < layout.until_next {
@@ -311,7 +312,7 @@ mod tests {
     }
 }
 
-/// CUDA `OpsParams` (`kernels/ops.cu`): element-wise operations and select.
+/// `OpsParams` (`ops.wgsl`, `ops.cu`): element-wise operations and select.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct OpsParams {
@@ -321,15 +322,15 @@ pub struct OpsParams {
     pub quantizer: QuantizerParams,
     /// The operation's code (the order of `UnaryOp` / `BinaryOp`).
     pub op: u32,
-    /// Whether the shader applies `quantizer` (0 or 1; block formats are applied afterwards).
+    /// Whether the kernel applies `quantizer` (0 or 1; block formats are applied afterwards).
     pub apply_quantizer: u32,
-    /// Unused by CUDA (WGSL's contraction barrier operand, kept so the layouts stay alike).
+    /// Always 0: the operand of WGSL's contraction barrier (unused by CUDA).
     pub opaque: u32,
     /// Padding.
     pub pad0: u32,
 }
 
-/// CUDA `ReduceParams` (`kernels/reduce.cu`).
+/// `ReduceParams` (`reduce.wgsl`, `reduce.cu`).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
 pub struct ReduceParams {
@@ -341,16 +342,33 @@ pub struct ReduceParams {
     pub op: u32,
     /// Whether a quantizer applies (0 or 1).
     pub apply_quantizer: u32,
-    /// Unused by CUDA (WGSL's contraction barrier operand, kept so the layouts stay alike).
+    /// Always 0: the operand of WGSL's contraction barrier (unused by CUDA).
     pub opaque: u32,
     /// Length of the reduced axis.
     pub len: u32,
     /// That length as binary32 bits (`len as f32`, rounded on the CPU).
     pub len_bits: u32,
-    /// Product of the axes after the reduced one.
+    /// Source distance between steps k and k + 1 (the product of the axes after the reduced one).
     pub inner: u32,
+    /// Outputs of the piece per row of the axes before the reduced one.
+    pub columns: u32,
+    /// Source distance between two such rows (`len · inner`, wrapping: one row when larger).
+    pub row_step: u32,
+    /// Source offset, in the bound window, of the piece's first output at its first step.
+    pub source_base: u32,
+    /// The piece's first step: when above 0 the piece continues the partial results already in
+    /// the output.
+    pub first_step: u32,
+    /// Steps of the piece.
+    pub steps: u32,
+    /// The piece's index of the dispatch's first output.
+    pub local_base: u32,
+    /// Offset of the dispatch's first output in the bound result window.
+    pub result_base: u32,
     /// Padding.
     pub pad0: u32,
     /// Padding.
     pub pad1: u32,
+    /// Padding.
+    pub pad2: u32,
 }
