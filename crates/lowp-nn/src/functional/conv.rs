@@ -6,6 +6,7 @@ use super::to_tensor_error;
 use crate::error::{NnError, Result};
 use crate::formats::{QAffineFormats, affine_role as role};
 use crate::quant::{cast, step_quantizer};
+use crate::seeds::CallSeeds;
 use lowp_formats::{BinaryOp, ReduceOp};
 use lowp_tensor::{ConvGeometry, Tensor};
 
@@ -195,6 +196,46 @@ fn channel_sums(g: &Tensor, formats: &QAffineFormats, seed: u64) -> Result<Tenso
 }
 
 /// Adds the bias `[C]` to `[N, C, *S]` with the forward add format.
+/// The epilogue of both convolutions: `Qout(Qadd(y + Qbias(b)))` (§9), without the batch axis
+/// again for an unbatched input.
+fn bias_and_output(
+    y: Tensor,
+    bias: Option<&Tensor>,
+    formats: &QAffineFormats,
+    call: &CallSeeds,
+    unbatched: bool,
+) -> Result<Tensor> {
+    let mut y = y;
+    if let Some(b) = bias {
+        let bq = cast(formats.bias_quant.as_ref(), b, call.seed(role::BIAS))?;
+        y = add_bias(&y, &bq, formats, call.seed(role::FWD_BIAS_ADD))?;
+    }
+    let y = cast(formats.output_quant.as_ref(), &y, call.seed(role::OUTPUT))?;
+    Ok(if unbatched { y.squeeze(0)? } else { y })
+}
+
+/// The prologue of both convolutions' backward: the output gradient (with the batch axis back
+/// for an unbatched input) quantized by the gradient format, and its scale.
+fn quantized_grad(
+    grad: &Tensor,
+    formats: &QAffineFormats,
+    call: &CallSeeds,
+    unbatched: bool,
+) -> Result<(Tensor, f32)> {
+    let g = if unbatched {
+        grad.unsqueeze(0)?
+    } else {
+        grad.clone()
+    };
+    quantize_scaled(
+        &g,
+        formats.grad_quant.as_ref(),
+        formats.grad_scaled_format,
+        formats,
+        call.seed(role::GRAD_OUTPUT),
+    )
+}
+
 fn add_bias(y: &Tensor, bias: &Tensor, formats: &QAffineFormats, seed: u64) -> Result<Tensor> {
     let mut shape = vec![bias.len()];
     shape.extend(std::iter::repeat_n(1, y.rank() - 2));
@@ -361,15 +402,8 @@ pub fn qconv(
         false,
         &formats.gemm(true, call.seed(role::FWD_GEMM))?,
     )?;
-    let mut y = from_groups(&unscale(&acc, sx, sw)?, batch, &output)?;
-    if let Some(b) = bias {
-        let bq = cast(formats.bias_quant.as_ref(), b, call.seed(role::BIAS))?;
-        y = add_bias(&y, &bq, formats, call.seed(role::FWD_BIAS_ADD))?;
-    }
-    let mut y = cast(formats.output_quant.as_ref(), &y, call.seed(role::OUTPUT))?;
-    if unbatched {
-        y = y.squeeze(0)?;
-    }
+    let y = from_groups(&unscale(&acc, sx, sw)?, batch, &output)?;
+    let y = bias_and_output(y, bias, formats, &call, unbatched)?;
     let formats = formats.clone();
     let (input_shape, weight_shape, has_bias) = (
         input.shape().to_vec(),
@@ -384,17 +418,7 @@ pub fn qconv(
         &inputs,
         move |grad: &Tensor| {
             let run = || -> Result<Vec<Option<Tensor>>> {
-                let mut g = grad.clone();
-                if unbatched {
-                    g = g.unsqueeze(0)?;
-                }
-                let (gq, sg) = quantize_scaled(
-                    &g,
-                    formats.grad_quant.as_ref(),
-                    formats.grad_scaled_format,
-                    &formats,
-                    call.seed(role::GRAD_OUTPUT),
-                )?;
+                let (gq, sg) = quantized_grad(grad, &formats, &call, unbatched)?;
                 let gmat = to_groups(&gq, groups)?;
                 let gw = gmat.qgemm(
                     &cols,
@@ -627,15 +651,8 @@ pub fn qconv_transpose(
         false,
         &formats.gemm(true, call.seed(role::FWD_GEMM))?,
     )?;
-    let mut y = unscale(&cols.col2im(&geometry)?, sx, sw)?;
-    if let Some(b) = bias {
-        let bq = cast(formats.bias_quant.as_ref(), b, call.seed(role::BIAS))?;
-        y = add_bias(&y, &bq, formats, call.seed(role::FWD_BIAS_ADD))?;
-    }
-    let mut y = cast(formats.output_quant.as_ref(), &y, call.seed(role::OUTPUT))?;
-    if unbatched {
-        y = y.squeeze(0)?;
-    }
+    let y = unscale(&cols.col2im(&geometry)?, sx, sw)?;
+    let y = bias_and_output(y, bias, formats, &call, unbatched)?;
     let formats = formats.clone();
     let (input_shape, weight_shape, has_bias) = (
         input.shape().to_vec(),
@@ -650,17 +667,7 @@ pub fn qconv_transpose(
         &inputs,
         move |grad: &Tensor| {
             let run = || -> Result<Vec<Option<Tensor>>> {
-                let mut g = grad.clone();
-                if unbatched {
-                    g = g.unsqueeze(0)?;
-                }
-                let (gq, sg) = quantize_scaled(
-                    &g,
-                    formats.grad_quant.as_ref(),
-                    formats.grad_scaled_format,
-                    &formats,
-                    call.seed(role::GRAD_OUTPUT),
-                )?;
+                let (gq, sg) = quantized_grad(grad, &formats, &call, unbatched)?;
                 let gcols = gq.im2col(&geometry)?;
                 let gx3 = wq.qgemm(
                     &gcols,
