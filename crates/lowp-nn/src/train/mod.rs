@@ -1,10 +1,11 @@
 //! The training driver's building blocks: run-seed derivation ([`seeds`]), atomic file writes
-//! ([`files`]), checkpoints as safetensors ([`checkpoint`]) and format configurations from
-//! config files and short flags ([`formats`]).
+//! ([`files`]), checkpoints as safetensors ([`checkpoint`]), curve plots ([`plot`]) and format
+//! configurations from config files and short flags ([`formats`]).
 
 pub mod checkpoint;
 pub mod files;
 pub mod formats;
+pub mod plot;
 pub mod seeds;
 
 /// What can go wrong in the training driver.
