@@ -12,6 +12,8 @@ pub mod conformance;
 
 pub use lowp_backend as backend;
 pub use lowp_formats as formats;
+pub use lowp_nn as nn;
+pub use lowp_tensor as tensor;
 
 pub use lowp_backend::{Backend, BackendError, CpuBackend};
 pub use lowp_formats::{Format, FormatError, Quantizer, Rounding};

@@ -1,7 +1,7 @@
 //! # lowp-nn
 //!
-//! Neural networks in simulated low precision: data sets and loaders ([`data`]) and the
-//! training driver's building blocks ([`train`]).
+//! The mptorch API on lowp tensors: number-format configs, quantized functional ops and
+//! modules, losses. (Filled in by the following commits.)
 
 pub mod data;
 pub mod train;
