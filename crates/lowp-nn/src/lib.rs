@@ -4,4 +4,5 @@
 //! modules, losses. (Filled in by the following commits.)
 
 pub mod data;
+pub mod optim;
 pub mod train;
