@@ -5,7 +5,9 @@
 pub mod checkpoint;
 pub mod files;
 pub mod formats;
+pub mod loss;
 pub mod plot;
+pub mod run;
 pub mod seeds;
 
 /// What can go wrong in the training driver.
@@ -32,6 +34,15 @@ pub enum TrainError {
     /// A format configuration (file or flag) is not valid.
     #[error("{0}")]
     Config(String),
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Tensor(#[from] lowp_tensor::TensorError),
+    /// The optimizer failed.
+    #[error(transparent)]
+    Optim(#[from] crate::optim::OptimError),
+    /// Loading or batching data failed.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
 }
 
 /// Results of this module.

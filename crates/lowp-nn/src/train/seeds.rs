@@ -17,6 +17,8 @@ pub const LAYERS: u32 = 2;
 pub const OPTIMIZER: u32 = 3;
 /// `purpose` of the data order (the seed handed to the loaders).
 pub const DATA: u32 = 4;
+/// `purpose` of the stochastic rounding in evaluation passes (`index` = epoch * 2^32 + batch).
+pub const EVAL: u32 = 5;
 
 /// The last counter word of every seed derivation ("SEED").
 const SEED_STREAM: u32 = 0x5345_4544;
