@@ -2,11 +2,13 @@
 //! README) and checks every case's `expected` file bit for bit (any NaN equals any NaN, the sign
 //! of zero counts) on a backend, reporting per op and per case.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, CpuBackend};
 use crate::formats::{
     Accumulation, BlockFloatingPoint, FixedPoint, FloatingPoint, Format, FormatError, GemmSpec,
     OverflowPolicy, P3109, Quantizer, Rounding, SuperNormalFloat,
 };
+use crate::nn::{Cast, Mac, QAffineFormats, functional::qlinear};
+use crate::tensor::{Device, Tensor};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -285,8 +287,29 @@ impl fmt::Display for Report {
     }
 }
 
+/// A backend whose tensors the layer cases (`qlinear_forward`) can run on.
+pub trait LayerDevice: Backend {
+    /// The tensor device of this backend (`None`: layer cases are reported as not supported).
+    fn layer_device(&self) -> Option<Device>;
+}
+
+impl LayerDevice for CpuBackend {
+    fn layer_device(&self) -> Option<Device> {
+        Some(Device::from_cpu(self.clone()))
+    }
+}
+
+/// The wgpu backend is not shared by handle here (layer bit-exactness on wgpu is tested with
+/// tensors in tests/layers.rs).
+#[cfg(feature = "wgpu")]
+impl LayerDevice for lowp_wgpu::WgpuBackend {
+    fn layer_device(&self) -> Option<Device> {
+        None
+    }
+}
+
 /// Runs every case of `manifest` on `backend`.
-pub fn run<B: Backend>(manifest: &Manifest, backend: &B) -> Report {
+pub fn run<B: LayerDevice>(manifest: &Manifest, backend: &B) -> Report {
     Report {
         backend: backend.name().to_string(),
         cases: manifest
@@ -302,7 +325,18 @@ pub fn run<B: Backend>(manifest: &Manifest, backend: &B) -> Report {
 }
 
 /// Runs one case.
-pub fn run_case<B: Backend>(manifest: &Manifest, backend: &B, case: &Case) -> Outcome {
+pub fn run_case<B: LayerDevice>(manifest: &Manifest, backend: &B, case: &Case) -> Outcome {
+    if case.op == "qlinear_forward" {
+        let Some(device) = backend.layer_device() else {
+            return Outcome::Unsupported {
+                reason: format!("layer cases are not wired for {} here", backend.name()),
+            };
+        };
+        return match qlinear_and_compare(manifest, &device, case) {
+            Ok(outcome) => outcome,
+            Err(message) => Outcome::Failed { message },
+        };
+    }
     let elementwise = matches!(
         case.op.as_str(),
         "float_quantize"
@@ -326,7 +360,7 @@ pub fn run_case<B: Backend>(manifest: &Manifest, backend: &B, case: &Case) -> Ou
     }
     if !elementwise {
         return Outcome::Unsupported {
-            reason: format!("op {} (layers come with a later issue)", case.op),
+            reason: format!("op {} (no runner for this op)", case.op),
         };
     }
     let quantizer = match quantizer_of(case) {
@@ -405,6 +439,155 @@ fn gemm_and_compare<B: Backend>(
         .map_err(|e| e.to_string())?;
     let got = pollster::block_on(backend.download(&output)).map_err(|e| e.to_string())?;
     Ok(compare(&[], &got, &expected))
+}
+
+/// Runs a `qlinear_forward` case through lowp-nn's `qlinear` on `device`.
+fn qlinear_and_compare(
+    manifest: &Manifest,
+    device: &Device,
+    case: &Case,
+) -> Result<Outcome, String> {
+    let formats = affine_formats_of(case)?;
+    let shapes = case.shapes.as_ref().ok_or("qlinear case without shapes")?;
+    let tensor = |name: &str| -> Result<Tensor, String> {
+        let file = case
+            .input
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("qlinear case without input `{name}`"))?;
+        let shape = shapes
+            .get(name)
+            .ok_or_else(|| format!("qlinear case without the shape of `{name}`"))?;
+        let values = manifest.read_vector(file).map_err(|e| e.to_string())?;
+        Tensor::from_vec(values, shape, device).map_err(|e| e.to_string())
+    };
+    let (x, weight) = (tensor("x")?, tensor("weight")?);
+    let with_bias = case
+        .params
+        .get("bias")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let bias = if with_bias {
+        Some(tensor("bias")?)
+    } else {
+        None
+    };
+    let expected_name = case
+        .expected
+        .as_deref()
+        .ok_or("case without an expected file")?;
+    let expected = manifest
+        .read_vector(expected_name)
+        .map_err(|e| e.to_string())?;
+    let y = qlinear(&x, &weight, bias.as_ref(), &formats).map_err(|e| e.to_string())?;
+    let got = y.to_vec().map_err(|e| e.to_string())?;
+    Ok(compare(&[], &got, &expected))
+}
+
+/// The [`QAffineFormats`] of a `qlinear_forward` case: `fwd_add` / `fwd_mul` float formats
+/// (`{exp, man, subnormals, saturate}`), `fwd_fma`, `fwd_rnd`, and the signal quantizers written
+/// as `float_quantize(exp=E, man=M, ROUNDING, subnormals=B, saturate=B)`.
+pub fn affine_formats_of(case: &Case) -> Result<QAffineFormats, String> {
+    let params = &case.params;
+    let float = |key: &str| -> Result<Option<Format>, String> {
+        let Some(spec) = params.get(key).filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let field = |name: &str| {
+            spec.get(name)
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| format!("`{key}` without `{name}`"))
+        };
+        let flag =
+            |name: &str, default: bool| spec.get(name).and_then(Value::as_bool).unwrap_or(default);
+        FloatingPoint::new(
+            field("exp")?,
+            field("man")?,
+            flag("subnormals", true),
+            flag("saturate", false),
+        )
+        .map(|f| Some(Format::Float(f)))
+        .map_err(|e| e.to_string())
+    };
+    let rounding = |key: &str| -> Result<Rounding, String> {
+        let name = params.get(key).and_then(Value::as_str).unwrap_or("nearest");
+        Rounding::from_name(name, None, 1).map_err(|e| e.to_string())
+    };
+    let cast = |key: &str| -> Result<Option<Cast>, String> {
+        match params.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => parse_float_quantize(text).map(Some),
+            Some(other) => Err(format!("`{key}` = {other} is not a quantizer description")),
+        }
+    };
+    let fma = params
+        .get("fwd_fma")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let fwd_mac = match (float("fwd_add")?, float("fwd_mul")?) {
+        (Some(add), _) if fma => Some(Mac::Fma(add)),
+        (Some(add), Some(mul)) => Some(Mac::Separate { add, mul }),
+        (Some(add), None) => Some(Mac::same(add)),
+        (None, _) => None,
+    };
+    Ok(QAffineFormats {
+        fwd_mac,
+        fwd_rnd: rounding("fwd_rnd")?,
+        weight_quant: cast("weight_quant")?,
+        bias_quant: cast("bias_quant")?,
+        input_quant: cast("input_quant")?,
+        output_quant: cast("output_quant")?,
+        ..QAffineFormats::default()
+    })
+}
+
+/// Parses `float_quantize(exp=E, man=M, ROUNDING, subnormals=True|False, saturate=True|False)`.
+fn parse_float_quantize(text: &str) -> Result<Cast, String> {
+    let body = text
+        .trim()
+        .strip_prefix("float_quantize(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .ok_or_else(|| format!("`{text}` is not float_quantize(...)"))?;
+    let (mut exp, mut man, mut subnormals, mut saturate, mut rounding) =
+        (None, None, true, false, "nearest");
+    for item in body.split(',').map(str::trim) {
+        match item.split_once('=') {
+            Some((key, value)) => {
+                let (key, value) = (key.trim(), value.trim());
+                let number = || {
+                    value
+                        .parse::<u32>()
+                        .map_err(|_| format!("`{item}` in `{text}`"))
+                };
+                let truth = || match value {
+                    "True" | "true" => Ok(true),
+                    "False" | "false" => Ok(false),
+                    _ => Err(format!("`{item}` in `{text}`")),
+                };
+                match key {
+                    "exp" => exp = Some(number()?),
+                    "man" => man = Some(number()?),
+                    "subnormals" => subnormals = truth()?,
+                    "saturate" => saturate = truth()?,
+                    "rounding" => rounding = value.trim_matches(['"', '\'']),
+                    _ => return Err(format!("unknown key `{key}` in `{text}`")),
+                }
+            }
+            None => rounding = item,
+        }
+    }
+    let format = FloatingPoint::new(
+        exp.ok_or_else(|| format!("`{text}` without exp"))?,
+        man.ok_or_else(|| format!("`{text}` without man"))?,
+        subnormals,
+        saturate,
+    )
+    .map_err(|e| e.to_string())?;
+    let format = Format::Float(format);
+    let rounding = Rounding::from_name(rounding, None, format.default_stochastic_bits())
+        .map_err(|e| e.to_string())?;
+    Cast::new(format, rounding).map_err(|e| e.to_string())
 }
 
 /// Builds the GEMM of a `float_mm`, `float_bmm`, `fxp_mm` or `superfp_mm` case from its

@@ -2,11 +2,11 @@
 //! measures. Everything else the commands do is generic over [`lowp::backend::Backend`].
 
 use anyhow::Result;
-use lowp::backend::{Backend, CpuBackend};
+use lowp::backend::CpuBackend;
 use lowp::bench::{BenchRow, QgemmRow};
 
 /// A backend the CLI can run on.
-pub trait CliBackend: Backend + Sized {
+pub trait CliBackend: lowp::conformance::LayerDevice + Sized {
     /// The name `--backend` takes.
     const NAME: &'static str;
 

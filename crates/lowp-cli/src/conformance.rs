@@ -1,8 +1,7 @@
 //! `lowp conformance`: run a vectors manifest on a backend.
 
 use anyhow::Result;
-use lowp::backend::Backend;
-use lowp::conformance::{self, Manifest, Outcome};
+use lowp::conformance::{self, LayerDevice, Manifest, Outcome};
 use std::io::Write;
 use std::path::Path;
 
@@ -10,7 +9,7 @@ use std::path::Path;
 /// failures and the summary; with `verbose`, first one line per case (`ok`, `skip` for an op the
 /// backend does not support yet, or `FAIL`). Returns whether every case passed; a manifest that
 /// cannot be loaded is an error.
-pub fn run<B: Backend>(
+pub fn run<B: LayerDevice>(
     backend: &B,
     path: &Path,
     verbose: bool,

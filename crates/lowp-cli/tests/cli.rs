@@ -530,7 +530,7 @@ fn manifest(scratch: &Scratch, expected: &[f32]) -> PathBuf {
                   "input": "in.f32", "expected": "expected.f32"}},
                 {{"id": "exp9", "op": "float_quantize", "params": {{"exp": 9, "man": 3}},
                   "input": "in.f32", "error": true}},
-                {{"id": "mm", "op": "qlinear_forward", "params": {{}}, "input": {{"a": "in.f32"}}}}
+                {{"id": "sm", "op": "qsoftmax_forward", "params": {{}}, "input": {{"a": "in.f32"}}}}
             ]}}"#
         ),
     )
@@ -570,7 +570,7 @@ fn conformance_passes_a_matching_manifest() {
         verbose.contains("ok   exp9 (float_quantize): rejected as required"),
         "{verbose}"
     );
-    assert!(verbose.contains("skip mm (qlinear_forward)"), "{verbose}");
+    assert!(verbose.contains("skip sm (qsoftmax_forward)"), "{verbose}");
 }
 
 #[test]

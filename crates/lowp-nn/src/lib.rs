@@ -1,8 +1,27 @@
 //! # lowp-nn
 //!
-//! The mptorch API on lowp tensors: number-format configs, quantized functional ops and
-//! modules, losses. (Filled in by the following commits.)
+//! The mptorch API on lowp tensors (names mapped in docs/api.md):
+//!
+//! * number-format configs: [`Cast`], [`Quantizer`] / [`quantizer`], [`QAffineFormats`]
+//!   (with [`Mac`]), [`QSoftmaxFormats`], [`QLayerNormFormats`], [`QGELUFormats`];
+//! * [`functional`]: `qlinear`, `qmatmul`, `qmm`, ... with their own quantized backward;
+//! * reproducible stochastic rounding: [`seeds`];
+//! * training: data sets and loaders ([`data`]), quantized optimizers, schedules and loss scaling
+//!   ([`optim`]) and the training driver ([`train`]).
+//!
+//! Numbers follow SEMANTICS.md (§9 for the GEMMs and bias, §10 for the rest).
+
+#![warn(missing_docs)]
 
 pub mod data;
+mod error;
+pub mod formats;
+pub mod functional;
 pub mod optim;
+mod quant;
+pub mod seeds;
 pub mod train;
+
+pub use error::{NnError, Result};
+pub use formats::{Mac, QAffineFormats, QGELUFormats, QLayerNormFormats, QSoftmaxFormats};
+pub use quant::{Cast, GradHook, GradHookFn, Quantizer, quantizer};

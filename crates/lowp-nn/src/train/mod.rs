@@ -43,6 +43,9 @@ pub enum TrainError {
     /// Loading or batching data failed.
     #[error(transparent)]
     Data(#[from] crate::data::DataError),
+    /// A quantized layer failed.
+    #[error(transparent)]
+    Nn(#[from] crate::NnError),
 }
 
 /// Results of this module.

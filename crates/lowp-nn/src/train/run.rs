@@ -154,7 +154,7 @@ pub struct BatchProgress {
 }
 
 /// A classifier's training run (module docs).
-pub struct Trainer<'m, M: Classifier> {
+pub struct Trainer<'m, M: Classifier + ?Sized> {
     model: &'m M,
     config: RunConfig,
     optimizer: QOptimizer,
@@ -168,7 +168,7 @@ pub struct Trainer<'m, M: Classifier> {
     step_losses: Vec<f32>,
 }
 
-impl<'m, M: Classifier> Trainer<'m, M> {
+impl<'m, M: Classifier + ?Sized> Trainer<'m, M> {
     /// A run of `model` on `train_len` training samples, on `device`.
     pub fn new(
         model: &'m M,
