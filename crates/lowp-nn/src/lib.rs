@@ -7,7 +7,7 @@
 //! * [`functional`]: `qlinear`, `qmatmul`, `qmm`, ... with their own quantized backward;
 //! * reproducible stochastic rounding: [`seeds`];
 //! * training: data sets and loaders ([`data`]), quantized optimizers, schedules and loss scaling
-//!   ([`optim`]) and the training driver ([`train`]).
+//!   ([`optim`]), models ([`models`]) and the training driver ([`train`]).
 //!
 //! Numbers follow SEMANTICS.md (§9 for the GEMMs and bias, §10 for the rest).
 
@@ -17,6 +17,7 @@ pub mod data;
 mod error;
 pub mod formats;
 pub mod functional;
+pub mod models;
 pub mod optim;
 mod quant;
 pub mod seeds;
