@@ -5,6 +5,7 @@
 //! * number-format configs: [`Cast`], [`Quantizer`] / [`quantizer`], [`QAffineFormats`]
 //!   (with [`Mac`]), [`QSoftmaxFormats`], [`QLayerNormFormats`], [`QGELUFormats`];
 //! * [`functional`]: `qlinear`, `qmatmul`, `qmm`, ... with their own quantized backward;
+//! * [`modules`]: the [`Module`] trait, `QLinear`, `Sequential`, ...; [`loss`]: losses;
 //! * reproducible stochastic rounding: [`seeds`];
 //! * training: data sets and loaders ([`data`]), quantized optimizers, schedules and loss scaling
 //!   ([`optim`]), models ([`models`]) and the training driver ([`train`]).
@@ -17,7 +18,9 @@ pub mod data;
 mod error;
 pub mod formats;
 pub mod functional;
+pub mod loss;
 pub mod models;
+pub mod modules;
 pub mod optim;
 mod quant;
 pub mod seeds;
@@ -25,4 +28,10 @@ pub mod train;
 
 pub use error::{NnError, Result};
 pub use formats::{Mac, QAffineFormats, QGELUFormats, QLayerNormFormats, QSoftmaxFormats};
+pub use loss::{cross_entropy, mse_loss};
+pub use modules::{
+    ConvOptions, ConvTransposeOptions, Dropout, Embedding, Flatten, Module, QConv, QConv1d,
+    QConv2d, QConv3d, QConvTranspose, QConvTranspose1d, QConvTranspose2d, QConvTranspose3d, QGELU,
+    QLayerNorm, QLazyLinear, QLinear, QSoftmax, ReLU, Sequential,
+};
 pub use quant::{Cast, GradHook, GradHookFn, Quantizer, quantizer};

@@ -227,10 +227,11 @@ impl Device {
         }
     }
 
-    /// Whether both handles are the same backend instance.
+    /// Whether tensors of both devices can meet in one operation: any two CPU devices (host
+    /// buffers), or the same GPU backend instance.
     pub fn same(&self, other: &Device) -> bool {
         match (self, other) {
-            (Device::Cpu(a), Device::Cpu(b)) => Arc::ptr_eq(a, b),
+            (Device::Cpu(_), Device::Cpu(_)) => true,
             #[cfg(feature = "wgpu")]
             (Device::Wgpu(a), Device::Wgpu(b)) => Arc::ptr_eq(a, b),
             #[allow(unreachable_patterns)]

@@ -2,8 +2,22 @@
 //! quantized backward.
 
 mod affine;
+mod conv;
+mod elementwise;
+mod gelu;
+mod layernorm;
+mod softmax;
+mod steps;
 
 pub use affine::{qlinear, qmatmul, qmm};
+pub use conv::{
+    ConvSpec, ConvTransposeSpec, Padding, PaddingMode, conv_transpose_output, output_padding_for,
+    qconv, qconv_transpose,
+};
+pub use elementwise::{QuantPair, qadd, qdiv, qmean, qmul, qpow, qsqrt, qsum};
+pub use gelu::{GeluApproximation, qgelu};
+pub use layernorm::qlayernorm;
+pub use softmax::qsoftmax;
 
 use crate::error::NnError;
 use lowp_tensor::TensorError;

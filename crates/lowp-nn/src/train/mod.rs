@@ -5,7 +5,7 @@
 pub mod checkpoint;
 pub mod files;
 pub mod formats;
-pub mod loss;
+pub mod metrics;
 pub mod plot;
 pub mod run;
 pub mod seeds;

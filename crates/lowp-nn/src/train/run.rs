@@ -12,10 +12,11 @@
 
 use super::checkpoint::Checkpoint;
 use super::formats::OptimizerFormats;
-use super::loss::{correct, cross_entropy};
+use super::metrics::correct;
 use super::seeds;
 use super::{Result, TrainError};
 use crate::data::Dataset;
+use crate::loss::cross_entropy;
 use crate::optim::scaler::LossScaler;
 use crate::optim::schedule::{Decay, Schedule};
 use crate::optim::{QOptimizer, Rule};
