@@ -30,10 +30,12 @@ use crate::table::{Align, render};
 /// configuration (digits MLP, SGD with momentum 0.9, lr 0.05 cosine, 10 epochs of 32, fp32).
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrainOptions {
-    /// Model: `mlp`.
+    /// Model: `mlp` (flatten, linear layers with ReLU) or `cnn` (LeNet-style: two 3×3
+    /// convolutions, the second with stride 2, then two linear layers) [default: mlp].
     #[arg(long, value_name = "NAME")]
     model: Option<String>,
-    /// Hidden layer widths of the MLP, comma-separated [default: 128].
+    /// Hidden widths, comma-separated: the MLP's hidden layers [default: 128], or the CNN's
+    /// conv channels and hidden units C1,C2,HIDDEN [default: 8,16,64].
     #[arg(long, value_name = "N,..", value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
     /// Data set: `digits` (embedded) or `mnist` (IDX files in --mnist-dir) [default: digits].
@@ -213,10 +215,16 @@ impl TrainOptions {
         formats.check()?;
         let optimizer = self.optimizer.clone().unwrap_or_else(|| "sgd".into());
         let default_lr = if optimizer == "sgd" { 0.05 } else { 0.002 };
+        let kind = self.model.clone().unwrap_or_else(|| "mlp".into());
+        let default_hidden = if kind == "cnn" {
+            vec![8, 16, 64]
+        } else {
+            vec![128]
+        };
         let spec = TrainSpec {
             model: ModelConfig {
-                kind: self.model.clone().unwrap_or_else(|| "mlp".into()),
-                hidden: self.hidden.clone().unwrap_or_else(|| vec![128]),
+                kind,
+                hidden: self.hidden.clone().unwrap_or(default_hidden),
             },
             data: DataConfig {
                 name: self.data.clone().unwrap_or_else(|| "digits".into()),

@@ -1,12 +1,14 @@
-//! Models for the training driver: an MLP for the digits (and MNIST), built from the quantized
-//! layers of [`crate::functional`] with the formats of a [`FormatsConfig`].
+//! Models for the training driver: an MLP and a LeNet-style CNN for the digits (and MNIST), built
+//! from the quantized layers of [`crate::functional`] with the formats of a [`FormatsConfig`].
 //!
 //! Every model implements [`Classifier`]; the stochastic roundings of quantized layer `i` in a
 //! call with seed `s` use `QAffineFormats::with_seed(seeds::derive(s, SEED_LAYER_STRIDE + i))` of
 //! lowp-nn's seed rule, so each call starts fresh streams and a resumed run repeats the bits.
 
+pub mod cnn;
 pub mod mlp;
 
+pub use cnn::Cnn;
 pub use mlp::Mlp;
 
 use crate::Cast;
@@ -24,9 +26,9 @@ const SEED_LAYER_STRIDE: u64 = 0x4c41_5945_0000_0000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// `mlp`.
+    /// `mlp` or `cnn`.
     pub kind: String,
-    /// Hidden layer widths of the MLP.
+    /// Hidden layer widths of the MLP, or the CNN's `[c1, c2, hidden]`.
     pub hidden: Vec<usize>,
 }
 
@@ -48,8 +50,16 @@ impl ModelConfig {
                 sizes.push(classes);
                 Ok(Box::new(Mlp::new(&sizes, formats, seed, device)?))
             }
+            "cnn" => Ok(Box::new(Cnn::new(
+                sample_shape,
+                &self.hidden,
+                classes,
+                formats,
+                seed,
+                device,
+            )?)),
             other => Err(TrainError::Config(format!(
-                "unknown model '{other}'; expected mlp"
+                "unknown model '{other}'; expected mlp or cnn"
             ))),
         }
     }
