@@ -41,7 +41,9 @@ struct SweepRow {
     best_test_accuracy: f64,
     final_train_loss: f64,
     final_test_loss: f64,
+    /// Wall-clock seconds of the whole run (training and evaluation).
     seconds: f64,
+    /// Training throughput over all epochs (evaluation excluded).
     samples_per_second: f64,
     history: Vec<EpochRecord>,
 }
@@ -80,7 +82,10 @@ pub fn run(backend: &str, args: &SweepArgs, out: &mut impl Write) -> Result<()> 
         let history = trainer.history().to_vec();
         let last = history.last().expect("at least one epoch");
         let trained = run.train.len() as f64 * history.len() as f64;
-        let training_seconds: f64 = history.iter().map(|r| r.seconds).sum();
+        let training_seconds: f64 = history
+            .iter()
+            .map(|r| run.train.len() as f64 / r.samples_per_second)
+            .sum();
         rows.push(SweepRow {
             formats: entry.clone(),
             final_test_accuracy: last.test_accuracy,

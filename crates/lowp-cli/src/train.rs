@@ -13,7 +13,7 @@ use lowp_nn::models::ModelConfig;
 use lowp_nn::train::checkpoint::Checkpoint;
 use lowp_nn::train::files::write_atomic;
 use lowp_nn::train::formats::{FormatFlags, FormatsConfig};
-use lowp_nn::train::plot::{self, Curve, Panel};
+use lowp_nn::train::plot::{self, Curve, LegendCorner, Panel};
 use lowp_nn::train::run::{
     Classifier, EpochRecord, OptimizerConfig, RunConfig, ScheduleConfig, Trainer,
 };
@@ -463,12 +463,14 @@ pub fn curve_panels(runs: &[(String, Vec<EpochRecord>)]) -> Vec<Panel> {
             x_label: "epoch".into(),
             y_label: "cross-entropy".into(),
             curves: losses,
+            legend: LegendCorner::UpperRight,
         },
         Panel {
             title: "test accuracy".into(),
             x_label: "epoch".into(),
             y_label: "accuracy".into(),
             curves: curves(&|r| r.test_accuracy, ""),
+            legend: LegendCorner::LowerRight,
         },
     ]
 }

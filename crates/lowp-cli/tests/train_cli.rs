@@ -280,3 +280,44 @@ fn bad_input_is_one_line_exit_2_and_no_output() {
         assert!(!out.exists(), "{args:?} left output");
     }
 }
+
+#[test]
+fn train_reads_mnist_idx_files() {
+    use lowp_nn::data::mnist::{IMAGES_MAGIC, LABELS_MAGIC, idx_bytes};
+    let scratch = Scratch::new("mnist");
+    let dir = scratch.file("mnist");
+    fs::create_dir_all(&dir).unwrap();
+    for (prefix, count) in [("train", 40u32), ("t10k", 20)] {
+        let pixels: Vec<u8> = (0..count * 16).map(|i| (i * 37 % 256) as u8).collect();
+        let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
+        fs::write(
+            dir.join(format!("{prefix}-images-idx3-ubyte")),
+            idx_bytes(IMAGES_MAGIC, &[count, 4, 4], &pixels),
+        )
+        .unwrap();
+        fs::write(
+            dir.join(format!("{prefix}-labels-idx1-ubyte")),
+            idx_bytes(LABELS_MAGIC, &[count], &labels),
+        )
+        .unwrap();
+    }
+    let out = scratch.file("out");
+    let stdout = succeed(lowp([
+        "train",
+        "--data",
+        "mnist",
+        "--mnist-dir",
+        dir.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        stdout.contains("mlp on mnist (40 train / 20 test samples"),
+        "{stdout}"
+    );
+}

@@ -36,6 +36,17 @@ pub struct Panel {
     pub y_label: String,
     /// The curves, drawn in palette order.
     pub curves: Vec<Curve>,
+    /// Where the legend goes (where the curves are least likely to be).
+    pub legend: LegendCorner,
+}
+
+/// The corner of a panel that holds its legend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegendCorner {
+    /// Top right (falling curves, e.g. losses).
+    UpperRight,
+    /// Bottom right (rising curves, e.g. accuracies).
+    LowerRight,
 }
 
 /// Draws `panels` side by side into `path`: SVG or PNG by extension, written atomically.
@@ -59,6 +70,8 @@ pub fn save(panels: &[Panel], path: &Path) -> Result<()> {
 
 /// The SVG text of `panels` side by side.
 pub fn svg(panels: &[Panel]) -> Result<String> {
+    // Text extents are measured with the embedded font, in SVG too.
+    register_font();
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size(panels)).into_drawing_area();
@@ -89,8 +102,11 @@ pub fn png(panels: &[Panel]) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Side-by-side panels; taller when a legend has more than six entries (18 px a line).
 fn size(panels: &[Panel]) -> (u32, u32) {
-    (PANEL_SIZE.0 * panels.len().max(1) as u32, PANEL_SIZE.1)
+    let most_curves = panels.iter().map(|p| p.curves.len()).max().unwrap_or(0) as u32;
+    let height = PANEL_SIZE.1 + 18 * most_curves.saturating_sub(6);
+    (PANEL_SIZE.0 * panels.len().max(1) as u32, height)
 }
 
 fn register_font() {
@@ -154,6 +170,7 @@ fn draw_panel<B: DrawingBackend>(area: &DrawingArea<B, Shift>, panel: &Panel) ->
         .map_err(plot_error)?;
     chart
         .configure_mesh()
+        .x_label_formatter(&|x| format!("{x}"))
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
         .label_style((FAMILY, 13))
@@ -175,10 +192,13 @@ fn draw_panel<B: DrawingBackend>(area: &DrawingArea<B, Shift>, panel: &Panel) ->
     if !panel.curves.is_empty() {
         chart
             .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
+            .background_style(WHITE.mix(0.7))
             .border_style(BLACK)
             .label_font((FAMILY, 13))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match panel.legend {
+                LegendCorner::UpperRight => SeriesLabelPosition::UpperRight,
+                LegendCorner::LowerRight => SeriesLabelPosition::LowerRight,
+            })
             .draw()
             .map_err(plot_error)?;
     }
@@ -207,6 +227,7 @@ mod tests {
                 x_label: "epoch".into(),
                 y_label: "cross-entropy".into(),
                 curves: vec![curve("fp32", 2.0), curve("e4m3", 2.5)],
+                legend: LegendCorner::UpperRight,
             },
             Panel {
                 title: "accuracy".into(),
@@ -216,6 +237,7 @@ mod tests {
                     label: "flat".into(),
                     points: vec![(1.0, 0.5)],
                 }],
+                legend: LegendCorner::LowerRight,
             },
         ]
     }
