@@ -3,7 +3,7 @@
 //! run's curves.
 
 use crate::table::{Align, render};
-use crate::train::{TrainOptions, curve_panels, device, prepare, train_epochs};
+use crate::train::{TrainOptions, curve_panels, device, mean_throughput, prepare, train_epochs};
 use anyhow::{Result, bail};
 use clap::Args;
 use lowp_nn::train::files::write_atomic;
@@ -81,11 +81,6 @@ pub fn run(backend: &str, args: &SweepArgs, out: &mut impl Write) -> Result<()> 
         let seconds = started.elapsed().as_secs_f64();
         let history = trainer.history().to_vec();
         let last = history.last().expect("at least one epoch");
-        let trained = run.train.len() as f64 * history.len() as f64;
-        let training_seconds: f64 = history
-            .iter()
-            .map(|r| run.train.len() as f64 / r.samples_per_second)
-            .sum();
         rows.push(SweepRow {
             formats: entry.clone(),
             final_test_accuracy: last.test_accuracy,
@@ -93,7 +88,7 @@ pub fn run(backend: &str, args: &SweepArgs, out: &mut impl Write) -> Result<()> 
             final_train_loss: last.train_loss,
             final_test_loss: last.test_loss,
             seconds,
-            samples_per_second: trained / training_seconds.max(1e-9),
+            samples_per_second: mean_throughput(run.train.len(), &history),
             history,
         });
     }

@@ -402,6 +402,17 @@ fn epoch_line(record: &EpochRecord, epochs: u32) -> String {
     )
 }
 
+/// Training samples per second over all of `history`'s epochs (evaluation excluded):
+/// `epochs * train_len / Σ (train_len / samples_per_second)`.
+pub fn mean_throughput(train_len: usize, history: &[EpochRecord]) -> f64 {
+    let samples = train_len as f64 * history.len() as f64;
+    let seconds: f64 = history
+        .iter()
+        .map(|r| train_len as f64 / r.samples_per_second)
+        .sum();
+    samples / seconds.max(1e-9)
+}
+
 /// The per-epoch summary table.
 pub fn summary_table(history: &[EpochRecord]) -> String {
     let rows: Vec<Vec<String>> = history
@@ -543,14 +554,15 @@ pub fn run(backend: &str, args: &TrainArgs, out: &mut impl Write) -> Result<()> 
     if let Some(last) = history.last() {
         writeln!(
             out,
-            "{} on {} ({} train / {} test samples, backend {backend}): test accuracy {:.2}% after {} epochs; {:.1} s this run",
+            "{} on {} ({} train / {} test samples, backend {backend}): test accuracy {:.2}% after {} epochs; {:.1} s this run, {:.0} samples/s training",
             prepared.spec.model.kind,
             prepared.spec.data.name,
             prepared.train.len(),
             prepared.test.len(),
             100.0 * last.test_accuracy,
             last.epoch,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            mean_throughput(prepared.train.len(), &history)
         )?;
     }
     writeln!(out, "outputs in {}", args.out.display())?;
