@@ -1,9 +1,9 @@
 //! # lowp
 //!
-//! Simulated low-precision arithmetic for neural networks: number formats, bit-exact quantizers
-//! and (in later versions) quantized GEMM, layers and training, with the same bits on every
-//! backend. This facade re-exports the workspace crates and holds the cross-backend conformance
-//! runner and the benchmark rows of `lowp bench`.
+//! Simulated low-precision arithmetic for neural networks: number formats, bit-exact quantizers,
+//! quantized GEMM, tensors with autograd and the mptorch layers, with the same bits on every
+//! backend. This facade re-exports the workspace crates (`formats`, `backend`, `tensor`, `nn`)
+//! and holds the cross-backend conformance runner and the benchmark rows of `lowp bench`.
 
 #![warn(missing_docs)]
 

@@ -30,8 +30,9 @@ pub use error::{NnError, Result};
 pub use formats::{Mac, QAffineFormats, QGELUFormats, QLayerNormFormats, QSoftmaxFormats};
 pub use loss::{cross_entropy, mse_loss};
 pub use modules::{
-    ConvOptions, ConvTransposeOptions, Dropout, Embedding, Flatten, Module, QConv, QConv1d,
-    QConv2d, QConv3d, QConvTranspose, QConvTranspose1d, QConvTranspose2d, QConvTranspose3d, QGELU,
-    QLayerNorm, QLazyLinear, QLinear, QSoftmax, ReLU, Sequential,
+    ConvOptions, ConvTransposeOptions, Dropout, Embedding, Flatten, Module, QAvgPool2d, QBatchNorm,
+    QBatchNorm1d, QBatchNorm2d, QConv, QConv1d, QConv2d, QConv3d, QConvTranspose, QConvTranspose1d,
+    QConvTranspose2d, QConvTranspose3d, QGELU, QLayerNorm, QLazyLinear, QLinear, QSoftmax, ReLU,
+    Sequential,
 };
 pub use quant::{Cast, GradHook, GradHookFn, Quantizer, quantizer};

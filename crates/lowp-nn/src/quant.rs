@@ -128,8 +128,8 @@ where
 /// Forward: `y = Qf(x)` (identity without a forward format). Backward:
 /// `grad_x = Qb(hooks(grad_y))` (hooks in order, identity without a backward format); with
 /// `clamping_grad_zero` the gradient is zero where `x` lies outside the forward fixed-point
-/// format's range (the values the forward pass clamped). Seeds: one [`SeedStream`] call per
-/// forward, role 0 forward, role 1 backward.
+/// format's range (the values the forward pass clamped; none when the format does not clamp).
+/// Seeds: one [`SeedStream`] call per forward, role 0 forward, role 1 backward.
 #[derive(Clone)]
 pub struct Quantizer {
     /// Forward quantization (None: identity).
@@ -216,7 +216,7 @@ impl Quantizer {
         let call = self.seeds.next_call();
         let value = cast(self.forward.as_ref(), x, call.seed(0))?;
         let mask = match (self.clamping_grad_zero, self.forward.map(|c| c.format)) {
-            (true, Some(Format::Fixed(fixed))) => {
+            (true, Some(Format::Fixed(fixed))) if fixed.clamp() => {
                 let upper = f32::from_bits(fixed.upper_bits());
                 let lower = -f32::from_bits(fixed.lower_bits());
                 let device = x.device();

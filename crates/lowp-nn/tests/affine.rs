@@ -322,3 +322,79 @@ fn lazy_linear_dropout_and_bad_input() {
     };
     assert!(QLinear::new(2, 2, bad, true, &device, 0).is_err());
 }
+
+#[test]
+fn embedding_quant_parameters_and_gradient_hooks() {
+    let device = Device::cpu();
+    let table = lowp_nn::Embedding::new(5, 3, &device, 4).unwrap();
+    let indices = Tensor::from_slice(&[4.0, 1.0, 4.0, 0.0], &[2, 2], &device).unwrap();
+    let y = table.forward(&indices).unwrap();
+    assert_eq!(y.shape(), &[2, 2, 3]);
+    let weights = table.weight.to_vec().unwrap();
+    assert_eq!(&y.to_vec().unwrap()[..3], &weights[12..15]);
+    y.sum_all().unwrap().backward().unwrap();
+    let grad = table.weight.grad().unwrap().to_vec().unwrap();
+    assert_eq!(
+        grad,
+        [1., 1., 1., 1., 1., 1., 0., 0., 0., 0., 0., 0., 2., 2., 2.]
+    );
+    assert!(
+        table
+            .forward(&Tensor::from_slice(&[5.0], &[1], &device).unwrap())
+            .is_err()
+    );
+    assert!(
+        table
+            .forward(&Tensor::from_slice(&[0.5], &[1], &device).unwrap())
+            .is_err()
+    );
+    // quant_parameters rounds the weights to the weight format
+    let e5m2 = Format::preset("e5m2").unwrap();
+    let formats = QAffineFormats {
+        weight_quant: Some(Cast::nearest(e5m2)),
+        ..QAffineFormats::default()
+    };
+    let layer = QLinear::new(4, 2, formats, false, &device, 3).unwrap();
+    layer.quant_parameters().unwrap();
+    let w = layer.weight.to_vec().unwrap();
+    assert_eq!(
+        lowp_formats::Quantizer::nearest(e5m2)
+            .quantize_slice(&w, &[8])
+            .unwrap(),
+        w
+    );
+    // backward hooks run before the backward quantization
+    let hook: lowp_nn::GradHook = std::sync::Arc::new(|g: &Tensor| g.mul_scalar(1024.0));
+    let q = lowp_nn::quantizer(
+        None,
+        Some(e5m2),
+        Rounding::Nearest,
+        Rounding::Nearest,
+        false,
+        vec![hook],
+    )
+    .unwrap();
+    let x = Tensor::var(&[1.0, 2.0], &[2], &device).unwrap();
+    q.apply(&x)
+        .unwrap()
+        .backward_with(&Tensor::from_slice(&[0.001, -0.3], &[2], &device).unwrap())
+        .unwrap();
+    // 1.024 -> 1.0, -307.2 -> -320 in e5m2
+    assert_eq!(x.grad().unwrap().to_vec().unwrap(), [1.0, -320.0]);
+    // async reads give the same values
+    assert_eq!(
+        pollster::block_on(y.to_vec_async()).unwrap(),
+        y.to_vec().unwrap()
+    );
+}
+
+/// Tensors, devices and boxed modules can move between threads natively.
+#[test]
+fn tensors_and_modules_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Tensor>();
+    send_sync::<Device>();
+    send_sync::<Box<dyn Module>>();
+    send_sync::<Sequential>();
+    send_sync::<QAffineFormats>();
+}

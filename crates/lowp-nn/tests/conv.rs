@@ -6,8 +6,8 @@ use lowp_nn::functional::{
     ConvSpec, ConvTransposeSpec, Padding, PaddingMode, qconv, qconv_transpose,
 };
 use lowp_nn::{
-    ConvOptions, ConvTransposeOptions, Module, QAffineFormats, QConv1d, QConv2d, QConvTranspose2d,
-    QConvTranspose3d,
+    ConvOptions, ConvTransposeOptions, Module, QAffineFormats, QConv1d, QConv2d, QConv3d,
+    QConvTranspose1d, QConvTranspose2d, QConvTranspose3d,
 };
 use lowp_tensor::{Device, Tensor};
 
@@ -264,6 +264,16 @@ fn same_and_valid_padding_and_unbatched_input() {
         error.contains("qconv") && error.contains("[1, 2, 6, 7]"),
         "{error}"
     );
+    let empty_kernel = Tensor::zeros(&[1, 1, 0], &device).unwrap();
+    let error = qconv(
+        &Tensor::zeros(&[1, 1, 3], &device).unwrap(),
+        &empty_kernel,
+        None,
+        &ConvSpec::default(),
+        &QAffineFormats::fp32(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("[1, 1, 0]"), "{error}");
     let reflect = ConvSpec {
         padding: Padding::Explicit(vec![3]),
         padding_mode: PaddingMode::Reflect,
@@ -484,6 +494,45 @@ fn conv_transpose_output_padding_beyond_stride_and_3d() {
         &transpose_reference(&x, &[1, 2, 4], &w, &[2, 3, 2], &b, &spec, &[9]),
         1e-6,
     );
+    let t1 = QConvTranspose1d::new(
+        2,
+        4,
+        [3],
+        QAffineFormats::fp32(),
+        ConvTransposeOptions {
+            stride: [3],
+            padding: [1],
+            output_padding: [2],
+            ..ConvTransposeOptions::default()
+        },
+        &device,
+    )
+    .unwrap();
+    // (5-1)*3 - 2 + 2 + 2 + 1 = 15, unbatched input
+    assert_eq!(
+        t1.forward(&Tensor::zeros(&[2, 5], &device).unwrap())
+            .unwrap()
+            .shape(),
+        &[4, 15]
+    );
+    let c3 = QConv3d::new(
+        2,
+        4,
+        [1, 2, 3],
+        QAffineFormats::fp32(),
+        ConvOptions {
+            padding: Padding::Same,
+            ..ConvOptions::default()
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(
+        c3.forward(&Tensor::zeros(&[1, 2, 3, 4, 5], &device).unwrap())
+            .unwrap()
+            .shape(),
+        &[1, 4, 3, 4, 5]
+    );
     let layer = QConvTranspose3d::new(
         2,
         2,
@@ -503,4 +552,63 @@ fn conv_transpose_output_padding_beyond_stride_and_3d() {
             .shape(),
         &[2, 6, 3, 4]
     );
+}
+
+/// Power-of-two scaling with binary32 formats changes nothing: every GEMM result is unscaled,
+/// in the backward passes too.
+#[test]
+fn scaled_convolutions_are_unscaled() {
+    use lowp_formats::Format;
+    use lowp_nn::Cast;
+    let device = Device::cpu();
+    let (fp32, e4m3) = (
+        Format::preset("fp32").unwrap(),
+        Format::preset("e4m3").unwrap(),
+    );
+    let scaled = QAffineFormats {
+        use_scaling: true,
+        input_scaled_format: Some(e4m3),
+        weight_scaled_format: Some(e4m3),
+        grad_scaled_format: Some(e4m3),
+        input_quant: Some(Cast::nearest(fp32)),
+        weight_quant: Some(Cast::nearest(fp32)),
+        grad_quant: Some(Cast::nearest(fp32)),
+        scale_margin: 2,
+        ..QAffineFormats::default()
+    };
+    let x: Vec<f32> = values(2 * 2 * 5 * 5, 1).iter().map(|v| v * 1e-3).collect();
+    let w: Vec<f32> = values(4 * 3 * 3, 2).iter().map(|v| v * 50.0).collect();
+    let spec = ConvSpec {
+        groups: 2,
+        padding: Padding::Explicit(vec![1]),
+        ..ConvSpec::default()
+    };
+    let tspec = ConvTransposeSpec {
+        stride: vec![2],
+        groups: 2,
+        ..ConvTransposeSpec::default()
+    };
+    let run = |formats: &QAffineFormats| {
+        let xt = Tensor::var(&x, &[2, 2, 5, 5], &device).unwrap();
+        let wt = Tensor::var(&w, &[4, 1, 3, 3], &device).unwrap();
+        let tw = Tensor::var(&w, &[4, 1, 3, 3], &device).unwrap();
+        let y = qconv(&xt, &wt, None, &spec, formats).unwrap();
+        let z = qconv_transpose(&y, &tw, None, &tspec, None, formats).unwrap();
+        z.backward_with(
+            &Tensor::from_vec(
+                values(z.len(), 3).iter().map(|v| v * 1e-4).collect(),
+                z.shape(),
+                &device,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        [
+            z.to_vec().unwrap(),
+            xt.grad().unwrap().to_vec().unwrap(),
+            wt.grad().unwrap().to_vec().unwrap(),
+            tw.grad().unwrap().to_vec().unwrap(),
+        ]
+    };
+    assert_eq!(run(&scaled), run(&QAffineFormats::fp32()));
 }

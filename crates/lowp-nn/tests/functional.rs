@@ -435,3 +435,27 @@ fn quantizer_is_straight_through_with_its_own_backward_format() {
     assert_eq!(first, b.forward(&input).unwrap().to_vec().unwrap());
     assert_ne!(first, a.forward(&input).unwrap().to_vec().unwrap());
 }
+
+#[test]
+fn softmax_and_gelu_modules_apply_their_functions() {
+    let device = Device::cpu();
+    let x = Tensor::from_vec(values(12, 6), &[2, 6], &device).unwrap();
+    let softmax = lowp_nn::QSoftmax::new(1, QSoftmaxFormats::default());
+    assert_eq!(
+        softmax.forward(&x).unwrap().to_vec().unwrap(),
+        qsoftmax(&x, 1, &QSoftmaxFormats::default())
+            .unwrap()
+            .to_vec()
+            .unwrap()
+    );
+    let gelu = lowp_nn::QGELU::new(QGELUFormats::default(), "tanh").unwrap();
+    assert_eq!(gelu.approximate, GeluApproximation::Tanh);
+    assert_eq!(
+        gelu.forward(&x).unwrap().to_vec().unwrap(),
+        qgelu(&x, &QGELUFormats::default(), GeluApproximation::Tanh)
+            .unwrap()
+            .to_vec()
+            .unwrap()
+    );
+    assert!(softmax.parameters().is_empty() && gelu.parameters().is_empty());
+}

@@ -5,7 +5,7 @@
 //!
 //! * Values are contiguous and row-major; every operation is one or more backend kernels, so
 //!   results are bit-identical on every device (SEMANTICS.md).
-//! * A leaf made with [`Tensor::var`] / [`Tensor::into_var`] requires gradients;
+//! * Parameters (candle's `Var`) are leaves made with [`Tensor::var`] / [`Tensor::into_var`];
 //!   [`Tensor::backward`] accumulates into [`Tensor::grad`] of those leaves.
 //! * [`no_grad`] stops recording (evaluation, optimizer updates); [`Tensor::set_data`] updates a
 //!   parameter in place.

@@ -53,7 +53,7 @@ fn scale_by(x: &Tensor, factor: f32) -> Result<Tensor> {
 }
 
 /// Divides by two scales, one exact multiplication each.
-fn unscale(x: &Tensor, s1: f32, s2: f32) -> Result<Tensor> {
+pub(crate) fn unscale(x: &Tensor, s1: f32, s2: f32) -> Result<Tensor> {
     scale_by(&scale_by(x, 1.0 / s1)?, 1.0 / s2)
 }
 

@@ -1,6 +1,7 @@
 //! `qconv` and `qconv_transpose`: N-d (1 to 3 spatial axes) convolutions as im2col + quantized
 //! GEMM per group (the formats of [`QAffineFormats`]), with their quantized backward.
 
+use super::affine::{quantize_scaled, unscale};
 use super::to_tensor_error;
 use crate::error::{NnError, Result};
 use crate::formats::{QAffineFormats, affine_role as role};
@@ -206,11 +207,11 @@ fn add_bias(y: &Tensor, bias: &Tensor, formats: &QAffineFormats, seed: u64) -> R
 /// batched input and whether a batch axis was added.
 fn batched(layer: &'static str, input: &Tensor, weight: &Tensor) -> Result<(Tensor, bool, usize)> {
     let rank = weight.rank().saturating_sub(2);
-    if !(1..=3).contains(&rank) {
+    if !(1..=3).contains(&rank) || weight.shape().contains(&0) {
         return Err(NnError::layer(
             layer,
             format!(
-                "weight {:?} is not [C_out, C_in/groups, *kernel] with 1 to 3 kernel axes",
+                "weight {:?} is not [C_out, C_in/groups, *kernel] with 1 to 3 positive kernel axes",
                 weight.shape()
             ),
         ));
@@ -238,7 +239,8 @@ fn batched(layer: &'static str, input: &Tensor, weight: &Tensor) -> Result<(Tens
 /// of `Qin(x)` (padded as `padding_mode` says), then `y = Qout(Qadd(acc + Qb(b)))`.
 /// Backward: `g = Qgrad(grad)`, `grad_W[g] = Qgrad(GEMM_bwd(g[g], cols[g]ᵀ))`,
 /// `grad_x = Qgrad(col2im(GEMM_bwd(W_q[g]ᵀ, g[g])))` (padding folded back), `grad_b = Qgrad(Σ g)`
-/// with the backward add format. Roles as [`super::qlinear`].
+/// with the backward add format. With `use_scaling`, inputs, weights and gradients are scaled
+/// and every GEMM result unscaled as [`QAffineFormats`] states. Roles as [`super::qlinear`].
 pub fn qconv(
     input: &Tensor,
     weight: &Tensor,
@@ -295,7 +297,13 @@ pub fn qconv(
         }
     };
     let call = formats.seeds.next_call();
-    let mut xq = cast(formats.input_quant.as_ref(), &x, call.seed(role::INPUT))?;
+    let (mut xq, sx) = quantize_scaled(
+        &x,
+        formats.input_quant.as_ref(),
+        formats.input_scaled_format,
+        formats,
+        call.seed(role::INPUT),
+    )?;
     let mut spatial = x.shape()[2..].to_vec();
     let mut pad_indices = Vec::new();
     let (pad_before, pad_after) = if spec.padding_mode == PaddingMode::Zeros {
@@ -339,19 +347,21 @@ pub fn qconv(
     let output = geometry.output();
     let cols = xq.im2col(&geometry)?;
     let rows = geometry.patch_rows();
-    let wq = cast(
-        formats.weight_quant.as_ref(),
+    let (wq, sw) = quantize_scaled(
         weight,
+        formats.weight_quant.as_ref(),
+        formats.weight_scaled_format,
+        formats,
         call.seed(role::WEIGHT),
-    )?
-    .reshape(&[groups, out_channels / groups, rows])?;
+    )?;
+    let wq = wq.reshape(&[groups, out_channels / groups, rows])?;
     let acc = wq.qgemm(
         &cols,
         false,
         false,
         &formats.gemm(true, call.seed(role::FWD_GEMM))?,
     )?;
-    let mut y = from_groups(&acc, batch, &output)?;
+    let mut y = from_groups(&unscale(&acc, sx, sw)?, batch, &output)?;
     if let Some(b) = bias {
         let bq = cast(formats.bias_quant.as_ref(), b, call.seed(role::BIAS))?;
         y = add_bias(&y, &bq, formats, call.seed(role::FWD_BIAS_ADD))?;
@@ -378,9 +388,11 @@ pub fn qconv(
                 if unbatched {
                     g = g.unsqueeze(0)?;
                 }
-                let gq = cast(
-                    formats.grad_quant.as_ref(),
+                let (gq, sg) = quantize_scaled(
                     &g,
+                    formats.grad_quant.as_ref(),
+                    formats.grad_scaled_format,
+                    &formats,
                     call.seed(role::GRAD_OUTPUT),
                 )?;
                 let gmat = to_groups(&gq, groups)?;
@@ -392,7 +404,7 @@ pub fn qconv(
                 )?;
                 let gw = cast(
                     formats.grad_quant.as_ref(),
-                    &gw.reshape(&weight_shape)?,
+                    &unscale(&gw, sg, sx)?.reshape(&weight_shape)?,
                     call.seed(role::GRAD_WEIGHT),
                 )?;
                 let gcols = wq.qgemm(
@@ -401,7 +413,7 @@ pub fn qconv(
                     false,
                     &formats.gemm(false, call.seed(role::BWD_GEMM_INPUT))?,
                 )?;
-                let mut gx = gcols.col2im(&geometry)?;
+                let mut gx = unscale(&gcols.col2im(&geometry)?, sg, sw)?;
                 for (axis, (len, indices)) in pad_indices.iter().enumerate().rev() {
                     gx = gx.scatter_add(axis + 2, indices, *len)?;
                 }
@@ -413,7 +425,11 @@ pub fn qconv(
                 .reshape(&input_shape)?;
                 let mut grads = vec![Some(gx), Some(gw)];
                 if has_bias {
-                    let gb = channel_sums(&gq, &formats, call.seed(role::BWD_BIAS_SUM))?;
+                    let gb = unscale(
+                        &channel_sums(&gq, &formats, call.seed(role::BWD_BIAS_SUM))?,
+                        sg,
+                        1.0,
+                    )?;
                     grads.push(Some(cast(
                         formats.grad_quant.as_ref(),
                         &gb,
@@ -520,7 +536,7 @@ pub fn output_padding_for(
 /// [`conv_transpose_output`]). Per group: `cols[g] = GEMM_fwd(W_q[g]ᵀ, Qin(x)[g])`, folded by
 /// col2im (overlapping taps summed in binary32), then `y = Qout(Qadd(· + Qb(b)))`.
 /// Backward: `g = Qgrad(grad)`, `gcols = im2col(g)`, `grad_x = Qgrad(GEMM_bwd(W_q[g], gcols[g]))`,
-/// `grad_W = Qgrad(GEMM_bwd(x_q[g], gcols[g]ᵀ))`, `grad_b = Qgrad(Σ g)`.
+/// `grad_W = Qgrad(GEMM_bwd(x_q[g], gcols[g]ᵀ))`, `grad_b = Qgrad(Σ g)`. Scaling as [`qconv`].
 pub fn qconv_transpose(
     input: &Tensor,
     weight: &Tensor,
@@ -578,7 +594,13 @@ pub fn qconv_transpose(
     // Positions the patch matrix has beyond the input (output_padding >= stride) read zeros.
     let positions = geometry.output();
     let call = formats.seeds.next_call();
-    let mut xq = cast(formats.input_quant.as_ref(), &x, call.seed(role::INPUT))?;
+    let (mut xq, sx) = quantize_scaled(
+        &x,
+        formats.input_quant.as_ref(),
+        formats.input_scaled_format,
+        formats,
+        call.seed(role::INPUT),
+    )?;
     for axis in 0..rank {
         if positions[axis] > spatial[axis] {
             let mut zeros_shape = xq.shape().to_vec();
@@ -591,19 +613,21 @@ pub fn qconv_transpose(
     }
     let x3 = to_groups(&xq, groups)?;
     let rows = geometry.patch_rows();
-    let wq = cast(
-        formats.weight_quant.as_ref(),
+    let (wq, sw) = quantize_scaled(
         weight,
+        formats.weight_quant.as_ref(),
+        formats.weight_scaled_format,
+        formats,
         call.seed(role::WEIGHT),
-    )?
-    .reshape(&[groups, channels / groups, rows])?;
+    )?;
+    let wq = wq.reshape(&[groups, channels / groups, rows])?;
     let cols = wq.qgemm(
         &x3,
         true,
         false,
         &formats.gemm(true, call.seed(role::FWD_GEMM))?,
     )?;
-    let mut y = cols.col2im(&geometry)?;
+    let mut y = unscale(&cols.col2im(&geometry)?, sx, sw)?;
     if let Some(b) = bias {
         let bq = cast(formats.bias_quant.as_ref(), b, call.seed(role::BIAS))?;
         y = add_bias(&y, &bq, formats, call.seed(role::FWD_BIAS_ADD))?;
@@ -630,9 +654,11 @@ pub fn qconv_transpose(
                 if unbatched {
                     g = g.unsqueeze(0)?;
                 }
-                let gq = cast(
-                    formats.grad_quant.as_ref(),
+                let (gq, sg) = quantize_scaled(
                     &g,
+                    formats.grad_quant.as_ref(),
+                    formats.grad_scaled_format,
+                    &formats,
                     call.seed(role::GRAD_OUTPUT),
                 )?;
                 let gcols = gq.im2col(&geometry)?;
@@ -642,7 +668,7 @@ pub fn qconv_transpose(
                     false,
                     &formats.gemm(false, call.seed(role::BWD_GEMM_INPUT))?,
                 )?;
-                let mut gx = from_groups(&gx3, batch, &positions)?;
+                let mut gx = from_groups(&unscale(&gx3, sg, sw)?, batch, &positions)?;
                 for (axis, &len) in spatial.iter().enumerate() {
                     gx = gx.narrow(axis as isize + 2, 0, len)?;
                 }
@@ -660,12 +686,16 @@ pub fn qconv_transpose(
                 )?;
                 let gw = cast(
                     formats.grad_quant.as_ref(),
-                    &gw.reshape(&weight_shape)?,
+                    &unscale(&gw, sg, sx)?.reshape(&weight_shape)?,
                     call.seed(role::GRAD_WEIGHT),
                 )?;
                 let mut grads = vec![Some(gx), Some(gw)];
                 if has_bias {
-                    let gb = channel_sums(&gq, &formats, call.seed(role::BWD_BIAS_SUM))?;
+                    let gb = unscale(
+                        &channel_sums(&gq, &formats, call.seed(role::BWD_BIAS_SUM))?,
+                        sg,
+                        1.0,
+                    )?;
                     grads.push(Some(cast(
                         formats.grad_quant.as_ref(),
                         &gb,

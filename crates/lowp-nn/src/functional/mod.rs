@@ -2,14 +2,17 @@
 //! quantized backward.
 
 mod affine;
+mod batchnorm;
 mod conv;
 mod elementwise;
 mod gelu;
 mod layernorm;
+mod pool;
 mod softmax;
 mod steps;
 
 pub use affine::{qlinear, qmatmul, qmm};
+pub use batchnorm::{BatchNormState, qbatch_norm};
 pub use conv::{
     ConvSpec, ConvTransposeSpec, Padding, PaddingMode, conv_transpose_output, output_padding_for,
     qconv, qconv_transpose,
@@ -17,6 +20,7 @@ pub use conv::{
 pub use elementwise::{QuantPair, qadd, qdiv, qmean, qmul, qpow, qsqrt, qsum};
 pub use gelu::{GeluApproximation, qgelu};
 pub use layernorm::qlayernorm;
+pub use pool::{AvgPoolSpec, qavg_pool2d};
 pub use softmax::qsoftmax;
 
 use crate::error::NnError;

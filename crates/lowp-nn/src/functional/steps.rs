@@ -112,4 +112,11 @@ impl Steps {
         let q = c.map(|c| c.quantizer(seed)).transpose()?;
         Ok(x.unary_raw(op, q.as_ref())?)
     }
+    /// Sequential sum along `axis` (kept as size 1), each partial sum quantized by a signal
+    /// cast (plain binary32 without one).
+    pub(crate) fn sum_cast(&mut self, x: &Tensor, axis: usize, c: Option<&Cast>) -> Result<Tensor> {
+        let seed = self.next_seed();
+        let q = c.map(|c| c.quantizer(seed)).transpose()?;
+        Ok(x.reduce_raw(ReduceOp::Sum, axis, true, q.as_ref())?)
+    }
 }

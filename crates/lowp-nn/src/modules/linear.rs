@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 /// mptorch's `QLinear(in_features, out_features, formats, bias)`: `y = x·Wᵀ + b` through
 /// [`qlinear`] with `formats`. Input `[*, in_features]`, output `[*, out_features]`;
 /// `weight [out_features, in_features]` and `bias [out_features]` are initialised
-/// `U(-1/√in, 1/√in)` from `seed` (children 0 and 1 of [`derive`]).
+/// `U(-1/√in, 1/√in)` from `seed` (children 0 and 1 of [`derive()`]).
 #[derive(Debug, Clone)]
 pub struct QLinear {
     /// The weight `[out_features, in_features]` (a parameter).

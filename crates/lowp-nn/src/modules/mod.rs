@@ -5,6 +5,7 @@ mod activation;
 mod basic;
 mod conv;
 mod linear;
+mod pool;
 
 pub use activation::{QGELU, QLayerNorm, QSoftmax};
 pub use basic::{Dropout, Embedding, Flatten, ReLU, Sequential};
@@ -13,6 +14,7 @@ pub use conv::{
     QConvTranspose1d, QConvTranspose2d, QConvTranspose3d,
 };
 pub use linear::{QLazyLinear, QLinear};
+pub use pool::{QAvgPool2d, QBatchNorm, QBatchNorm1d, QBatchNorm2d};
 
 use crate::error::Result;
 use lowp_tensor::{MaybeSendSync, Tensor};
