@@ -3,7 +3,7 @@
 //! tiny-shakespeare corpus (public domain, ~1.1 MB) is embedded, gzip-compressed.
 
 use super::shuffle::{TEXT_STREAM, uniform_below};
-use super::{DataError, Result};
+use super::{DataError, Dataset, Result};
 use flate2::read::GzDecoder;
 use std::io::Read;
 
@@ -112,6 +112,30 @@ impl TextCorpus {
         Ok((part(&self.tokens[..cut]), part(&self.tokens[cut..])))
     }
 
+    /// The first `max_tokens` tokens cut into consecutive windows of `context + 1` tokens that
+    /// overlap by one (window `i` starts at `i * context`), as a [`Dataset`] for the classifier
+    /// driver: samples of shape `[context + 1]` holding the token ids (exact in binary32), label =
+    /// the window's last token, classes = the vocabulary size. A language model reads tokens
+    /// `0..context` and predicts tokens `1..=context` of each window.
+    pub fn window_dataset(&self, context: usize, max_tokens: usize) -> Result<Dataset> {
+        let tokens = &self.tokens[..max_tokens.min(self.tokens.len())];
+        if context == 0 || tokens.len() < context + 1 {
+            return Err(DataError::Invalid(format!(
+                "cannot cut windows of {context} + 1 tokens from {} tokens",
+                tokens.len()
+            )));
+        }
+        let windows = (tokens.len() - 1) / context;
+        let mut features = Vec::with_capacity(windows * (context + 1));
+        let mut labels = Vec::with_capacity(windows);
+        for window in 0..windows {
+            let slice = &tokens[window * context..window * context + context + 1];
+            features.extend(slice.iter().map(|&token| token as f32));
+            labels.push(slice[context] as usize);
+        }
+        Dataset::new(features, labels, vec![context + 1], self.vocabulary.len())
+    }
+
     /// The windows of training step `step`: row `b` starts at
     /// `uniform_below(seed, TEXT_STREAM, b, step, len - context)` (see [`super::shuffle`]) and
     /// holds `context` tokens; its targets are the same window shifted by one.
@@ -169,6 +193,22 @@ mod tests {
         assert_eq!(batch, corpus.windows(3, 5, 11, 0).unwrap());
         assert_ne!(batch, corpus.windows(3, 5, 11, 1).unwrap());
         assert!(corpus.windows(3, 26, 11, 0).is_err());
+    }
+
+    #[test]
+    fn window_dataset_overlaps_windows_by_one_token() {
+        let corpus = TextCorpus::new("abcdefghij").unwrap();
+        let data = corpus.window_dataset(3, 100).unwrap();
+        assert_eq!(data.len(), 3);
+        assert_eq!(data.sample_shape(), &[4]);
+        assert_eq!(
+            &data.features()[..8],
+            &[0.0, 1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0]
+        );
+        assert_eq!(data.labels(), &[3, 6, 9]);
+        assert_eq!(data.classes(), 10);
+        assert_eq!(corpus.window_dataset(3, 7).unwrap().len(), 2);
+        assert!(corpus.window_dataset(10, 100).is_err());
     }
 
     #[test]

@@ -1,14 +1,17 @@
-//! Models for the training driver: an MLP and a LeNet-style CNN for the digits (and MNIST), built
-//! from the quantized layers of [`crate::functional`] with the formats of a [`FormatsConfig`].
+//! Models for the training driver: an MLP and a LeNet-style CNN for the digits (and MNIST), and a
+//! small character-level GPT for text, built from the quantized layers of [`crate::functional`]
+//! with the formats of a [`FormatsConfig`].
 //!
 //! Every model implements [`Classifier`]; the stochastic roundings of quantized layer `i` in a
 //! call with seed `s` use `QAffineFormats::with_seed(seeds::derive(s, SEED_LAYER_STRIDE + i))` of
 //! lowp-nn's seed rule, so each call starts fresh streams and a resumed run repeats the bits.
 
 pub mod cnn;
+pub mod gpt;
 pub mod mlp;
 
 pub use cnn::Cnn;
+pub use gpt::{Gpt, GptSize};
 pub use mlp::Mlp;
 
 use crate::Cast;
@@ -26,9 +29,10 @@ const SEED_LAYER_STRIDE: u64 = 0x4c41_5945_0000_0000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
-    /// `mlp` or `cnn`.
+    /// `mlp`, `cnn` or `gpt`.
     pub kind: String,
-    /// Hidden layer widths of the MLP, or the CNN's `[c1, c2, hidden]`.
+    /// Hidden layer widths of the MLP, the CNN's `[c1, c2, hidden]`, or the GPT's
+    /// `[width, heads, layers]`.
     pub hidden: Vec<usize>,
 }
 
@@ -58,8 +62,25 @@ impl ModelConfig {
                 seed,
                 device,
             )?)),
+            "gpt" => {
+                let (&[window], &[width, heads, layers]) = (sample_shape, self.hidden.as_slice())
+                else {
+                    return Err(TrainError::Config(format!(
+                        "the GPT needs text windows and three sizes (--hidden WIDTH,HEADS,LAYERS); got samples {sample_shape:?}, sizes {:?}",
+                        self.hidden
+                    )));
+                };
+                let size = GptSize {
+                    vocabulary: classes,
+                    context: window.saturating_sub(1),
+                    width,
+                    heads,
+                    layers,
+                };
+                Ok(Box::new(Gpt::new(size, formats, seed, device)?))
+            }
             other => Err(TrainError::Config(format!(
-                "unknown model '{other}'; expected mlp or cnn"
+                "unknown model '{other}'; expected mlp, cnn or gpt"
             ))),
         }
     }

@@ -15,7 +15,7 @@ use super::formats::OptimizerFormats;
 use super::metrics::correct;
 use super::seeds;
 use super::{Result, TrainError};
-use crate::data::Dataset;
+use crate::data::{Batch, Dataset};
 use crate::loss::cross_entropy;
 use crate::optim::scaler::LossScaler;
 use crate::optim::schedule::{Decay, Schedule};
@@ -30,6 +30,11 @@ pub trait Classifier {
     fn forward(&self, input: &Tensor, seed: u64) -> Result<Tensor>;
     /// The trainable parameters with stable names (for checkpoints), in a fixed order.
     fn parameters(&self) -> Vec<(String, Tensor)>;
+    /// The class of every row of the logits of `batch`: its labels (one per sample) unless the
+    /// model predicts more than one class per sample (a language model: one per position).
+    fn targets(&self, batch: &Batch) -> Result<Vec<usize>> {
+        Ok(batch.labels.clone())
+    }
 }
 
 /// Which optimizer, with its hyper-parameters.
@@ -250,10 +255,11 @@ impl<'m, M: Classifier + ?Sized> Trainer<'m, M> {
             .epoch_batches(self.config.batch_size, data_seed, self.epoch)?
             .enumerate()
         {
+            let targets = self.model.targets(&batch)?;
             let input = Tensor::from_vec(batch.features, &batch.shape, &self.device)?;
             let seed = seeds::derive(self.config.seed, seeds::LAYERS, self.step);
             let logits = self.model.forward(&input, seed)?;
-            let loss = cross_entropy(&logits, &batch.labels)?;
+            let loss = cross_entropy(&logits, &targets)?;
             let value = loss.to_scalar()?;
             match &mut self.scaler {
                 Some(scaler) => {
@@ -308,12 +314,13 @@ impl<'m, M: Classifier + ?Sized> Trainer<'m, M> {
         Ok(record)
     }
 
-    /// Mean loss and accuracy on `data` (batches of the training batch size, no gradients;
+    /// Mean loss and accuracy per prediction on `data` (batches of the training batch size, no gradients;
     /// stochastic roundings seeded by `seeds::derive(seed, seeds::EVAL, epoch * 2^32 + batch)`).
     pub fn evaluate(&self, data: &Dataset) -> Result<(f64, f64)> {
         let _guard = no_grad();
-        let (mut loss_sum, mut right) = (0.0f64, 0usize);
+        let (mut loss_sum, mut right, mut predictions) = (0.0f64, 0usize, 0usize);
         for (index, batch) in data.sequential_batches(self.config.batch_size)?.enumerate() {
+            let targets = self.model.targets(&batch)?;
             let input = Tensor::from_vec(batch.features, &batch.shape, &self.device)?;
             let seed = seeds::derive(
                 self.config.seed,
@@ -321,11 +328,12 @@ impl<'m, M: Classifier + ?Sized> Trainer<'m, M> {
                 (u64::from(self.epoch) << 32) | index as u64,
             );
             let logits = self.model.forward(&input, seed)?;
-            let loss = cross_entropy(&logits, &batch.labels)?.to_scalar()?;
-            loss_sum += f64::from(loss) * batch.labels.len() as f64;
-            right += correct(&logits, &batch.labels)?;
+            let loss = cross_entropy(&logits, &targets)?.to_scalar()?;
+            loss_sum += f64::from(loss) * targets.len() as f64;
+            right += correct(&logits, &targets)?;
+            predictions += targets.len();
         }
-        let n = data.len().max(1) as f64;
+        let n = predictions.max(1) as f64;
         Ok((loss_sum / n, right as f64 / n))
     }
 
