@@ -8,6 +8,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lowp_nn::data::text::TextCorpus;
 use lowp_nn::data::{Dataset, digits, mnist};
 use lowp_nn::models::ModelConfig;
 use lowp_nn::train::checkpoint::Checkpoint;
@@ -30,21 +31,30 @@ use crate::table::{Align, render};
 /// configuration (digits MLP, SGD with momentum 0.9, lr 0.05 cosine, 10 epochs of 32, fp32).
 #[derive(Debug, Clone, Default, Args)]
 pub struct TrainOptions {
-    /// Model: `mlp` (flatten, linear layers with ReLU) or `cnn` (LeNet-style: two 3×3
-    /// convolutions, the second with stride 2, then two linear layers) [default: mlp].
+    /// Model: `mlp` (flatten, linear layers with ReLU), `cnn` (LeNet-style: two 3×3
+    /// convolutions, the second with stride 2, then two linear layers) or `gpt` (character-level
+    /// transformer, for --data shakespeare) [default: mlp, or gpt for shakespeare].
     #[arg(long, value_name = "NAME")]
     model: Option<String>,
     /// Hidden widths, comma-separated: the MLP's hidden layers [default: 128], or the CNN's
-    /// conv channels and hidden units C1,C2,HIDDEN [default: 8,16,64].
+    /// conv channels and hidden units C1,C2,HIDDEN [default: 8,16,64], or the GPT's
+    /// WIDTH,HEADS,LAYERS [default: 64,4,2].
     #[arg(long, value_name = "N,..", value_delimiter = ',')]
     hidden: Option<Vec<usize>>,
-    /// Data set: `digits` (embedded) or `mnist` (IDX files in --mnist-dir) [default: digits].
+    /// Data set: `digits` (embedded), `mnist` (IDX files in --mnist-dir) or `shakespeare`
+    /// (embedded tiny-shakespeare, next-character prediction) [default: digits].
     #[arg(long, value_name = "NAME")]
     data: Option<String>,
+    /// Characters the GPT reads per window (shakespeare) [default: 64].
+    #[arg(long, value_name = "N")]
+    context: Option<usize>,
+    /// Characters of tiny-shakespeare used, from its start (shakespeare) [default: 200000].
+    #[arg(long, value_name = "N")]
+    text_chars: Option<usize>,
     /// Directory with MNIST's train-/t10k-images-idx3-ubyte and -labels-idx1-ubyte (.gz too).
     #[arg(long, value_name = "DIR")]
     mnist_dir: Option<PathBuf>,
-    /// Fraction of the digits held out as the test set [default: 0.2].
+    /// Fraction of the samples (digits, text windows) held out as the test set [default: 0.2].
     #[arg(long, value_name = "F")]
     test_fraction: Option<f64>,
     /// Epochs [default: 10].
@@ -53,10 +63,10 @@ pub struct TrainOptions {
     /// Samples per batch [default: 32].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
-    /// Optimizer: sgd, adam or adamw [default: sgd].
+    /// Optimizer: sgd, adam or adamw [default: sgd, or adamw for the GPT].
     #[arg(long, value_name = "NAME")]
     optimizer: Option<String>,
-    /// Base learning rate [default: 0.05 for sgd, 0.002 for adam/adamw].
+    /// Base learning rate [default: 0.05 for sgd, 0.002 for adam/adamw, 0.003 for the GPT].
     #[arg(long, value_name = "LR")]
     lr: Option<f64>,
     /// SGD momentum [default: 0.9].
@@ -131,8 +141,12 @@ pub struct TrainArgs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// `digits` or `mnist`.
+    /// `digits`, `mnist` or `shakespeare`.
     pub name: String,
+    /// Characters per window (shakespeare).
+    pub context: usize,
+    /// Characters of the corpus used (shakespeare).
+    pub text_chars: usize,
     /// Test fraction of the digits split.
     pub test_fraction: f64,
     /// MNIST directory.
@@ -163,6 +177,8 @@ impl TrainOptions {
         o.model.is_some()
             || o.hidden.is_some()
             || o.data.is_some()
+            || o.context.is_some()
+            || o.text_chars.is_some()
             || o.mnist_dir.is_some()
             || o.test_fraction.is_some()
             || o.epochs.is_some()
@@ -213,13 +229,23 @@ impl TrainOptions {
             formats.optimizer.compensated = Some(true);
         }
         formats.check()?;
-        let optimizer = self.optimizer.clone().unwrap_or_else(|| "sgd".into());
-        let default_lr = if optimizer == "sgd" { 0.05 } else { 0.002 };
-        let kind = self.model.clone().unwrap_or_else(|| "mlp".into());
-        let default_hidden = if kind == "cnn" {
-            vec![8, 16, 64]
-        } else {
-            vec![128]
+        let data = self.data.clone().unwrap_or_else(|| "digits".into());
+        let default_model = if data == "shakespeare" { "gpt" } else { "mlp" };
+        let kind = self.model.clone().unwrap_or_else(|| default_model.into());
+        let default_hidden = match kind.as_str() {
+            "cnn" => vec![8, 16, 64],
+            "gpt" => vec![64, 4, 2],
+            _ => vec![128],
+        };
+        let default_optimizer = if kind == "gpt" { "adamw" } else { "sgd" };
+        let optimizer = self
+            .optimizer
+            .clone()
+            .unwrap_or_else(|| default_optimizer.into());
+        let default_lr = match (kind.as_str(), optimizer.as_str()) {
+            ("gpt", _) => 0.003,
+            (_, "sgd") => 0.05,
+            _ => 0.002,
         };
         let spec = TrainSpec {
             model: ModelConfig {
@@ -227,7 +253,9 @@ impl TrainOptions {
                 hidden: self.hidden.clone().unwrap_or(default_hidden),
             },
             data: DataConfig {
-                name: self.data.clone().unwrap_or_else(|| "digits".into()),
+                name: data,
+                context: self.context.unwrap_or(64),
+                text_chars: self.text_chars.unwrap_or(200_000),
                 test_fraction: self.test_fraction.unwrap_or(0.2),
                 mnist_dir: self.mnist_dir.clone(),
             },
@@ -318,7 +346,13 @@ pub fn prepare(spec: TrainSpec, device: Device) -> Result<Prepared> {
                 )?,
             )
         }
-        other => bail!("unknown data set '{other}'; expected digits or mnist"),
+        "shakespeare" => TextCorpus::shakespeare()?
+            .window_dataset(spec.data.context, spec.data.text_chars)?
+            .split(
+                spec.data.test_fraction,
+                seeds::derive(spec.run.seed, seeds::DATA, 1),
+            )?,
+        other => bail!("unknown data set '{other}'; expected digits, mnist or shakespeare"),
     };
     let model = spec.model.build(
         train.sample_shape(),

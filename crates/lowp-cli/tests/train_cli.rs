@@ -321,3 +321,32 @@ fn train_reads_mnist_idx_files() {
         "{stdout}"
     );
 }
+
+#[test]
+fn train_runs_the_character_gpt_on_shakespeare() {
+    let scratch = Scratch::new("gpt");
+    let out = scratch.file("gpt");
+    let stdout = succeed(lowp([
+        "train",
+        "--data",
+        "shakespeare",
+        "--text-chars",
+        "3000",
+        "--context",
+        "16",
+        "--hidden",
+        "16,2,1",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        stdout.contains("gpt on shakespeare (150 train / 37 test samples"),
+        "{stdout}"
+    );
+    let config: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["run"]["optimizer"]["kind"], "adamw");
+}
