@@ -555,6 +555,13 @@ pub fn run(backend: &str, args: &TrainArgs, out: &mut impl Write) -> Result<()> 
     if let Some(checkpoint) = &checkpoint {
         trainer.restore(checkpoint)?;
     }
+    if until <= trainer.epoch() {
+        bail!(
+            "nothing to train: the run is at epoch {} of {} and --stop-after asks for {until}",
+            trainer.epoch(),
+            prepared.spec.run.epochs
+        );
+    }
     // Everything is checked: from here on, outputs are written (each one atomically).
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

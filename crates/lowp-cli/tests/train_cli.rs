@@ -257,6 +257,7 @@ fn bad_input_is_one_line_exit_2_and_no_output() {
             out_arg,
         ],
         vec!["train", "--epochs", "many", "--out", out_arg],
+        vec!["train", "--stop-after", "0", "--out", out_arg],
         vec!["sweep", "--formats", "fp32,,bf16", "--out", out_arg],
         vec!["sweep", "--formats", "fp32,e4m3@often", "--out", out_arg],
         vec![
