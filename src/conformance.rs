@@ -299,12 +299,14 @@ impl LayerDevice for CpuBackend {
     }
 }
 
-/// The wgpu backend is not shared by handle here (layer bit-exactness on wgpu is tested with
-/// tensors in tests/layers.rs).
+/// Layer cases on wgpu run on a tensor device of their own on the default adapter (opened once
+/// per process: the backend handle itself cannot be shared by tensors); `None` when no adapter
+/// opens.
 #[cfg(feature = "wgpu")]
 impl LayerDevice for lowp_wgpu::WgpuBackend {
     fn layer_device(&self) -> Option<Device> {
-        None
+        static DEVICE: std::sync::OnceLock<Option<Device>> = std::sync::OnceLock::new();
+        DEVICE.get_or_init(|| Device::wgpu().ok()).clone()
     }
 }
 

@@ -1,6 +1,6 @@
 //! The public conformance vectors' quantize and GEMM cases on the wgpu backend
-//! (`--features wgpu`). Layer cases (qlinear_forward) wait for that kernel on wgpu and are
-//! filtered out. Without an adapter the test prints `SKIP: <reason>` and passes, unless
+//! (`--features wgpu`), and the layer case (qlinear_forward) through lowp-nn's tensors on a
+//! wgpu device: every public vector. Without an adapter the test prints `SKIP: <reason>` and passes, unless
 //! `LOWP_REQUIRE` contains `wgpu`.
 
 #![cfg(feature = "wgpu")]
@@ -30,7 +30,7 @@ fn required() -> bool {
 }
 
 #[test]
-fn public_quantize_and_gemm_vectors_pass_on_wgpu() {
+fn every_public_vector_passes_on_wgpu() {
     let backend = match WgpuBackend::new() {
         Ok(backend) => backend,
         Err(error @ BackendError::Unavailable { .. }) if !required() => {
@@ -41,14 +41,17 @@ fn public_quantize_and_gemm_vectors_pass_on_wgpu() {
     };
     let info = backend.adapter_info();
     println!("wgpu adapter: {} ({:?})", info.name, info.backend);
-    let mut manifest = Manifest::load(
+    let manifest = Manifest::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/manifest.json"),
     )
     .expect("vendored manifest loads");
     let total = manifest.cases.len();
-    manifest.cases.retain(|case| {
-        QUANTIZE_OPS.contains(&case.op.as_str()) || GEMM_OPS.contains(&case.op.as_str())
-    });
+    // Every case is a quantize, GEMM or layer case.
+    assert!(manifest.cases.iter().all(|case| {
+        QUANTIZE_OPS.contains(&case.op.as_str())
+            || GEMM_OPS.contains(&case.op.as_str())
+            || case.op == "qlinear_forward"
+    }));
     let gemm_cases = manifest
         .cases
         .iter()
@@ -62,10 +65,7 @@ fn public_quantize_and_gemm_vectors_pass_on_wgpu() {
     assert!(gemm_cases > 200, "{gemm_cases} GEMM cases");
     let report = run(&manifest, &backend);
     println!("{report}");
-    println!(
-        "{} of {total} cases are quantize or GEMM cases ({gemm_cases} GEMM); layer cases wait for that kernel",
-        manifest.cases.len()
-    );
+    println!("{total} cases ({gemm_cases} GEMM)");
     assert!(report.passed(), "{report}");
     assert!(
         report.cases.iter().all(|case| matches!(
@@ -74,4 +74,5 @@ fn public_quantize_and_gemm_vectors_pass_on_wgpu() {
         )),
         "{report}"
     );
+    assert_eq!(report.cases.len(), total);
 }

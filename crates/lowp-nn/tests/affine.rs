@@ -397,4 +397,11 @@ fn tensors_and_modules_are_send_and_sync() {
     send_sync::<Box<dyn Module>>();
     send_sync::<Sequential>();
     send_sync::<QAffineFormats>();
+    // boxed modules nest
+    let device = Device::cpu();
+    let inner: Box<dyn Module> =
+        Box::new(QLinear::new(2, 2, QAffineFormats::fp32(), true, &device, 0).unwrap());
+    let outer = Sequential::new().with(ReLU).with(inner);
+    let names: Vec<String> = outer.parameters().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["1.weight", "1.bias"]);
 }

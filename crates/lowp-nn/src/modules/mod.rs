@@ -58,3 +58,19 @@ pub(crate) fn prefixed(prefix: &str, named: Vec<(String, Tensor)>) -> Vec<(Strin
         .map(|(name, tensor)| (format!("{prefix}.{name}"), tensor))
         .collect()
 }
+
+/// A boxed module is a module (so `Sequential::with(Box<dyn Module>)` works).
+impl<M: Module + ?Sized> Module for Box<M> {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        (**self).forward(x)
+    }
+    fn parameters(&self) -> Vec<(String, Tensor)> {
+        (**self).parameters()
+    }
+    fn buffers(&self) -> Vec<(String, Tensor)> {
+        (**self).buffers()
+    }
+    fn set_training(&self, training: bool) {
+        (**self).set_training(training);
+    }
+}
