@@ -1,5 +1,6 @@
-//! The training driver's building blocks: run-seed derivation ([`seeds`]), atomic file writes
-//! ([`files`]), checkpoints as safetensors ([`checkpoint`]), curve plots ([`plot`]) and format
+//! The training driver ([`run`]: the loop, evaluation, checkpoint and resume) and its building
+//! blocks: run-seed derivation ([`seeds`]), atomic file writes ([`files`]), checkpoints as
+//! safetensors ([`checkpoint`]), curve plots ([`plot`]), accuracy ([`metrics`]) and format
 //! configurations from config files and short flags ([`formats`]).
 
 pub mod checkpoint;
