@@ -7,9 +7,9 @@
 # memory; cuLaunchKernel runs the kernels of kernels/ compiled as host C++, thread blocks as
 # std::threads at a barrier) into $CARGO_TARGET_DIR/emulated-cuda/libcuda.so, puts it first on
 # LD_LIBRARY_PATH and runs, with LOWP_REQUIRE=cuda, every cross-backend test body on cuda
-# (tests/backends.rs), every layer body (tests/layers.rs), the conformance vectors on cuda
-# (tests/cuda_conformance.rs) and the CLI's
-# cuda tests. The backend itself is unchanged: cudarc, NVRTC (which must be installed: PLATFORM.md
+# (tests/backends.rs), every layer body (tests/layers.rs), training steps (tests/training.rs),
+# the conformance vectors on cuda (tests/cuda_conformance.rs) and the CLI's cuda tests. The
+# backend itself is unchanged: cudarc, NVRTC (which must be installed: PLATFORM.md
 # §2, LD_LIBRARY_PATH), the PTX (compiled, then ignored by the emulation) and every launch.
 #
 # The library is named libcuda.so only: cudarc finds that name, while NVRTC, which opens
@@ -24,5 +24,5 @@ ${CXX:-c++} -std=c++20 -pthread -O2 -ffp-contract=off -shared -fPIC \
     -o "$DIR/libcuda.so" crates/lowp-cuda/tests/fake_libcuda.cpp
 export LD_LIBRARY_PATH="$DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LOWP_REQUIRE=cuda
-cargo test --features cuda --test backends --test cuda_conformance --test layers cuda "$@"
+cargo test --features cuda --test backends --test cuda_conformance --test layers --test training cuda "$@"
 cargo test -p lowp-cli --features cuda --test backend_cli cuda "$@"

@@ -7,7 +7,9 @@
 # What it runs (logs and JSON go to OUTDIR; every step runs, the exit status is 1 if any failed):
 #   1. the whole conformance suite on cuda and on wgpu (`lowp --backend B conformance`), and the
 #      CUDA conformance test (tests/cuda_conformance.rs), with LOWP_REQUIRE=cuda,wgpu;
-#   2. the primitive tests of tests/backends.rs (every body on cpu, wgpu and cuda, LOWP_REQUIRE);
+#   2. the primitive tests of tests/backends.rs, the layer bodies of tests/layers.rs and the training
+#      steps of tests/training.rs (every body on cpu, wgpu and cuda, LOWP_REQUIRE), and three
+#      epochs of `lowp --backend cuda train`;
 #   3. `lowp bench --backend cuda --json` (quantize on 16M elements, a device-to-device `copy` row
 #      giving the memory bandwidth, qgemm 256³ to 1024³ in every bench configuration and 4096³
 #      e4m3-mul/fp16-add separate) and `lowp bench --backend wgpu --json` (small sizes).
@@ -17,7 +19,8 @@
 # release with `--features cuda,wgpu`, and travel in the repo-ignored folder `.gpu-bin`:
 #
 #   1. here, once per change:   scripts/gpu-check.sh prepare
-#        builds `lowp` and the test binaries `backends` and `cuda_conformance` into .gpu-bin/
+#        builds `lowp` and the test binaries `backends`, `cuda_conformance`, `layers` and
+#        `training` into .gpu-bin/
 #        (stripped; CARGO_TARGET_DIR as in .ci/run), adds /.gpu-bin/, /.gl/, /.nvrtc/ and /.whl/
 #        to git's info/exclude, and
 #        downloads the Vulkan/EGL loader packages into .gl/ (the device README's "Headless
@@ -52,7 +55,7 @@ build_binaries() {
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lowp-target}"
     cargo build --release -p lowp-cli --features lowp-cli/cuda,lowp-cli/wgpu
     cargo test --release --no-run --features cuda,wgpu --test backends --test cuda_conformance \
-        --message-format=json >"$CARGO_TARGET_DIR/gpu-check-tests.json"
+        --test layers --test training --message-format=json >"$CARGO_TARGET_DIR/gpu-check-tests.json"
     mkdir -p "$BIN"
     cp "$CARGO_TARGET_DIR/release/lowp" "$BIN/lowp"
     python3 - "$CARGO_TARGET_DIR/gpu-check-tests.json" "$BIN" <<'EOF'
@@ -61,7 +64,7 @@ for line in open(sys.argv[1]):
     message = json.loads(line)
     if message.get("reason") == "compiler-artifact" and message.get("executable"):
         name = message["target"]["name"]
-        if name in ("backends", "cuda_conformance"):
+        if name in ("backends", "cuda_conformance", "layers", "training"):
             shutil.copy(message["executable"], f"{sys.argv[2]}/{name}")
 EOF
     strip "$BIN"/* 2>/dev/null || true
@@ -180,6 +183,9 @@ step conformance-cuda "$BIN/lowp" --backend cuda conformance --manifest "$MANIFE
 step conformance-wgpu "$BIN/lowp" --backend wgpu conformance --manifest "$MANIFEST"
 step cuda-conformance-test env LOWP_CONFORMANCE_MANIFEST="$MANIFEST" "$BIN/cuda_conformance" --nocapture
 step primitives "$BIN/backends" --test-threads 4
+step layers "$BIN/layers" --test-threads 4
+step training "$BIN/training"
+step train-cuda sh -c "\"$BIN/lowp\" --backend cuda train --quiet --epochs 3 --out \"$OUTDIR/train-cuda\""
 step bench-cuda sh -c "\"$BIN/lowp\" --backend cuda bench --json --n 16777216 --gemm-sizes 256,512,1024,4096 >\"$OUTDIR/bench-cuda.json\""
 step bench-wgpu sh -c "\"$BIN/lowp\" --backend wgpu bench --json --n 4194304 --gemm-sizes 256,512 >\"$OUTDIR/bench-wgpu.json\""
 if [ -s "$OUTDIR/bench-cuda.json" ]; then
