@@ -8,6 +8,9 @@
 //!                                    batched quantized GEMM C = A * B (SEMANTICS.md §9)
 //! lowp conformance --manifest PATH   run conformance vectors (exit 1 on any failure)
 //! lowp bench [--json] [--n N]        quantize and qgemm throughput
+//! lowp train [OPTIONS]               train a model in simulated low precision (default: the
+//!                                    digits MLP in fp32), progress, plots, checkpoints
+//! lowp sweep --formats LIST [..]     train under each format set, compare in a table and a plot
 //! ```
 //! The global `--backend cpu|wgpu` picks the backend quantize, gemm, conformance and bench run on
 //! (`wgpu` with the `wgpu` feature, on by default); each command is generic over
@@ -21,8 +24,10 @@ mod describe;
 mod gemm;
 mod npy;
 mod quantize;
+mod sweep;
 mod table;
 mod tensor_file;
+mod train;
 
 use anyhow::{Result, bail};
 use backends::CliBackend;
@@ -97,6 +102,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = bench::Ops::All)]
         ops: bench::Ops,
     },
+    /// Train a model in simulated low precision: the digits MLP in fp32 by default.
+    ///
+    /// Shows a progress bar, prints a summary table, and writes checkpoints, the configuration,
+    /// the history and loss/accuracy plots (PNG, SVG) into --out. Formats come from
+    /// --formats-config (TOML/JSON) and the short flags --mac, --weights, --grads, --acts,
+    /// --rounding (format SPECs as in `lowp show`).
+    Train(train::TrainArgs),
+    /// Train the same model under each of a list of format sets and compare them.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parses the command line (clap exits with status 2 on usage errors), runs it, and reports any
@@ -150,6 +164,8 @@ fn execute<B: CliBackend>(command: &Command, out: &mut impl Write) -> Result<Exi
             gemm_sizes,
             ops,
         } => bench::run::<B>(*n, gemm_sizes, *ops, *json, out)?,
+        Command::Train(args) => train::run(B::NAME, args, out)?,
+        Command::Sweep(args) => sweep::run(B::NAME, args, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }
