@@ -7,6 +7,8 @@ pub mod checkpoint;
 pub mod files;
 pub mod formats;
 pub mod metrics;
+// plotters registers fonts only off wasm32; the browser draws its own charts (web/).
+#[cfg(not(target_arch = "wasm32"))]
 pub mod plot;
 pub mod run;
 pub mod seeds;
