@@ -24,6 +24,8 @@ use lowp_tensor::{Device, Tensor, no_grad};
 
 /// Fraction of the digits held out for the test curve (as `lowp train`).
 pub const TEST_FRACTION: f64 = 0.2;
+/// Samples of the training split (1,797 digits less the 360 held out).
+pub const TRAIN_SAMPLES: usize = 1437;
 
 /// How the multiply-accumulates of the GEMMs round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +83,9 @@ pub struct TrainSettings {
     pub lr: f32,
     /// Hidden layer width.
     pub hidden: usize,
+    /// Training samples used: the first this many of the (shuffled) training split; all 1,437
+    /// by default. Fewer make short epochs for a slow device.
+    pub train_samples: usize,
     /// Samples per batch.
     pub batch_size: usize,
     /// Epochs of the run.
@@ -104,6 +109,7 @@ impl Default for TrainSettings {
             master_weights: String::new(),
             lr: 0.01,
             hidden: 32,
+            train_samples: TRAIN_SAMPLES,
             batch_size: 32,
             epochs: 3,
             seed: 1,
@@ -207,8 +213,11 @@ impl TrainSettings {
         if !(1..=1024).contains(&self.hidden) {
             return Err("hidden width must be in 1..=1024".into());
         }
-        if !(1..=1437).contains(&self.batch_size) {
-            return Err("batch size must be in 1..=1437".into());
+        if !(1..=TRAIN_SAMPLES).contains(&self.train_samples) {
+            return Err(format!("training samples must be in 1..={TRAIN_SAMPLES}"));
+        }
+        if !(1..=self.train_samples).contains(&self.batch_size) {
+            return Err("batch size must be in 1..=training samples".into());
         }
         if !(1..=100).contains(&self.epochs) {
             return Err("epochs must be in 1..=100".into());
@@ -305,6 +314,11 @@ impl TrainRun {
         let (train, test) = digits::load()
             .and_then(|data| data.split(TEST_FRACTION, seeds::derive(seed, seeds::DATA, 1)))
             .map_err(|e| e.to_string())?;
+        let train = if settings.train_samples < train.len() {
+            train.subset(&(0..settings.train_samples).collect::<Vec<_>>())
+        } else {
+            train
+        };
         let sizes = [train.sample_len(), settings.hidden, train.classes()];
         let layers = sizes
             .windows(2)
@@ -603,6 +617,28 @@ mod tests {
     }
 
     #[test]
+    fn a_training_subset_makes_short_epochs() {
+        let settings = TrainSettings {
+            train_samples: 100,
+            batch_size: 32,
+            epochs: 2,
+            ..TrainSettings::default()
+        };
+        let mut run = TrainRun::new(&settings, Device::cpu()).unwrap();
+        assert_eq!(run.total_steps(), 8);
+        for _ in 0..4 {
+            run_now(run.step()).unwrap();
+        }
+        assert!(run.epoch_done());
+        assert_eq!(run_now(run.evaluate(|| async {})).unwrap().epoch, 1);
+        while !run.finished() {
+            run_now(run.step()).unwrap();
+        }
+        assert_eq!(run.steps(), 8);
+        assert!(run_now(run.step()).is_err());
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let bad = |change: fn(&mut TrainSettings)| {
             let mut settings = TrainSettings::default();
@@ -615,6 +651,7 @@ mod tests {
         assert!(bad(|s| s.optimizer = "lamb".into()).contains("sgd or adam"));
         assert!(bad(|s| s.lr = 0.0).contains("learning rate"));
         assert!(bad(|s| s.batch_size = 0).contains("batch size"));
+        assert!(bad(|s| s.train_samples = 2000).contains("training samples"));
     }
 
     #[test]

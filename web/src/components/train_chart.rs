@@ -183,7 +183,7 @@ pub fn LayerHistogramChart(
     colour: &'static str,
 ) -> impl IntoView {
     let (low, high) = (weight.low, weight.high());
-    let (left, right, top, bottom) = (8.0, 8.0, 8.0, 30.0);
+    let (left, right, top, bottom) = (18.0, 18.0, 8.0, 30.0);
     let plot_width = H_WIDTH - left - right;
     let plot_height = H_HEIGHT - top - bottom;
     let x_of = move |log2: f64| left + (log2 - low) / (high - low) * plot_width;

@@ -13,7 +13,7 @@ use crate::training::{
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Series colours, one per run in order (then again).
@@ -67,8 +67,9 @@ pub struct RunHandle {
     pub histograms: RwSignal<Vec<LayerHistograms>>,
     /// What it is doing.
     pub state: RwSignal<RunState>,
+    /// Whether its stepping loop is alive (a stopped run's loop ends after the step in flight).
+    pub busy: RwSignal<bool>,
     engine: Rc<RefCell<Option<TrainRun>>>,
-    looping: Rc<Cell<bool>>,
 }
 
 impl RunHandle {
@@ -103,13 +104,15 @@ async fn yield_to_browser() {
     }
 }
 
-/// Starts the stepping loop of `run` unless it is already looping. The engine is taken out of
-/// its cell for each slice, so no borrow is held across an await.
+/// Sets `run` running and starts its stepping loop unless the loop is still alive (stopped with
+/// a step in flight: it then goes on). The engine is taken out of its cell for each slice, so no
+/// borrow is held across an await.
 fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
-    if run.looping.replace(true) {
+    run.state.set(RunState::Running);
+    if run.busy.get_untracked() {
         return;
     }
-    run.state.set(RunState::Running);
+    run.busy.set(true);
     spawn_local(async move {
         loop {
             if run.state.get_untracked() != RunState::Running {
@@ -162,7 +165,7 @@ fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
             }
             yield_to_browser().await;
         }
-        run.looping.set(false);
+        run.busy.set(false);
     });
 }
 
@@ -201,6 +204,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
     let lr = RwSignal::new(defaults.lr.to_string());
     let hidden = RwSignal::new(defaults.hidden.to_string());
     let batch_size = RwSignal::new(defaults.batch_size.to_string());
+    let train_samples = RwSignal::new(defaults.train_samples.to_string());
     let epochs = RwSignal::new(defaults.epochs.to_string());
     let seed = RwSignal::new(defaults.seed.to_string());
     let device_choice = RwSignal::new("auto".to_string());
@@ -230,6 +234,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
             lr: number(lr.get(), "learning rate")? as f32,
             hidden: whole(hidden.get(), "hidden width")? as usize,
             batch_size: whole(batch_size.get(), "batch size")? as usize,
+            train_samples: whole(train_samples.get(), "training samples")? as usize,
             epochs: u32::try_from(whole(epochs.get(), "epochs")?)
                 .map_err(|_| "epochs: too many".to_string())?,
             seed: whole(seed.get(), "seed")?,
@@ -279,8 +284,8 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                     evals: RwSignal::new(Vec::new()),
                     histograms: RwSignal::new(Vec::new()),
                     state: RwSignal::new(RunState::Stopped),
+                    busy: RwSignal::new(false),
                     engine: Rc::new(RefCell::new(Some(engine))),
-                    looping: Rc::new(Cell::new(false)),
                 };
                 runs.update(|runs| runs.push(run.clone()));
                 shown.set(id);
@@ -324,14 +329,16 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
         runs.get()
             .into_iter()
             .map(|run| {
-                let (losses, evals, state) = (run.losses, run.evals, run.state);
+                let (losses, evals, state, busy) = (run.losses, run.evals, run.state, run.busy);
                 let summary = move || {
                     losses.with(|losses| {
                         let mean = |part: &[(u64, f32)]| {
                             part.iter().map(|(_, l)| f64::from(*l)).sum::<f64>()
                                 / part.len().max(1) as f64
                         };
-                        let n = losses.len().min(10);
+                        // Mean losses of the first and the last (up to) 10 steps, the two
+                        // windows never overlapping.
+                        let n = (losses.len() / 2).clamp(1, 10).min(losses.len());
                         (mean(&losses[..n]), mean(&losses[losses.len() - n..]), losses.len())
                     })
                 };
@@ -353,6 +360,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                 view! {
                     <tr class="run-row" data-run=id data-device=run.device
                         data-state=move || state.get().name()
+                        data-busy=move || busy.get().to_string()
                         data-steps=move || summary().2
                         data-first-loss=move || format!("{:.5}", summary().0)
                         data-last-loss=move || format!("{:.5}", summary().1)
@@ -411,7 +419,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
             <h2 id="train-title">"Training"</h2>
             <p class="note">
                 "The digits MLP (64 → hidden → 10, lowp-nn QLinear and QOptimizer) on the embedded "
-                "digits (1,437 training / 360 test samples). Each run adds a coloured series."
+                "digits (up to 1,437 training samples, 360 test samples). Each run adds a coloured series."
             </p>
             <div class="train-controls">
                 <fieldset>
@@ -454,6 +462,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                     {text_field("train-lr", "lr", lr, "num")}
                     {text_field("train-master", "master weights", master_weights, "mono spec")}
                     {text_field("train-hidden", "hidden", hidden, "num")}
+                    {text_field("train-samples", "samples", train_samples, "num")}
                     {text_field("train-batch", "batch", batch_size, "num")}
                     {text_field("train-epochs", "epochs", epochs, "num")}
                     {text_field("train-seed", "seed", seed, "num")}
@@ -486,7 +495,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                 <thead><tr>
                     <th scope="col"><span class="sr-only">"colour"</span></th>
                     <th scope="col">"format set"</th><th scope="col">"device"</th>
-                    <th scope="col">"steps"</th><th scope="col">"loss (last 10)"</th>
+                    <th scope="col">"steps"</th><th scope="col" title="mean of the last (up to) 10 steps">"recent loss"</th>
                     <th scope="col">"test acc."</th><th scope="col">"state"</th><th scope="col">"actions"</th>
                 </tr></thead>
                 <tbody>{run_rows}</tbody>
