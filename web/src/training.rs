@@ -617,6 +617,30 @@ mod tests {
     }
 
     #[test]
+    fn runs_side_by_side_do_not_change_each_others_bits() {
+        let settings = TrainSettings::default();
+        let alone = losses(&settings, 12);
+        let other = TrainSettings {
+            seed: 9,
+            mac: MacKind::Fma,
+            ..settings.clone()
+        };
+        let mut first = TrainRun::new(&settings, Device::cpu()).unwrap();
+        let mut second = TrainRun::new(&other, Device::cpu()).unwrap();
+        let mut interleaved = Vec::new();
+        for _ in 0..12 {
+            interleaved.push(run_now(first.step()).unwrap());
+            run_now(second.step()).unwrap();
+            if first.epoch_done() {
+                run_now(second.evaluate(|| async {})).unwrap();
+            }
+            run_now(second.histograms()).unwrap();
+        }
+        let bits = |v: &[f32]| v.iter().map(|l| l.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&alone), bits(&interleaved));
+    }
+
+    #[test]
     fn a_training_subset_makes_short_epochs() {
         let settings = TrainSettings {
             train_samples: 100,
