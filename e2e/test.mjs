@@ -107,6 +107,7 @@ async function clickToCode(page, target) {
 const runRows = (page) => page.$$eval('#train-runs tr.run-row', (rows) => rows.map((r) => ({
   run: Number(r.dataset.run), device: r.dataset.device, state: r.dataset.state, steps: Number(r.dataset.steps),
   first: Number(r.dataset.firstLoss), last: Number(r.dataset.lastLoss), epochs: Number(r.dataset.epochs),
+  fingerprint: r.dataset.lossFingerprint,
 })));
 
 /** Sets the training controls (id suffix -> value) and starts a run; returns its index. */
@@ -428,7 +429,8 @@ async function main() {
   await page.locator('.tensor').screenshot({ path: join(artifacts, 'tensor-digits.png') });
   log('tensor view: digits before/after drawn, screenshots saved');
   // 11. Training on WebGPU: two format sets side by side, stop/resume, curves and histograms.
-  await checkTraining(page, 'wgpu', { samples: 320, batch: 32, epochs: 2, optimizer: 'adam', lr: '0.02' });
+  const shortRuns = { samples: 320, batch: 32, epochs: 2, optimizer: 'adam', lr: '0.02' };
+  const gpuRuns = await checkTraining(page, 'wgpu', shortRuns);
 
   // 12. Backend check: every case agrees bit for bit between WebGPU and the CPU backend.
   await page.locator('.check').scrollIntoViewIfNeeded();
@@ -461,6 +463,13 @@ async function main() {
   await fallback.page.screenshot({ path: join(artifacts, 'cpu-fallback.png') });
   // 13. Training on the CPU fallback, in slices between which the page yields.
   await checkTraining(fallback.page, 'cpu', { samples: 1437, batch: 32, epochs: 1, optimizer: 'sgd', lr: '0.1' });
+  // 14. The same two runs as on WebGPU, on the CPU: the same losses, bit for bit.
+  await fallback.page.click('#train-clear');
+  const cpuRuns = await checkTraining(fallback.page, 'cpu', shortRuns);
+  for (const [gpu, cpu] of gpuRuns.map((run, i) => [run, cpuRuns[i]])) {
+    log(`loss curve fingerprint of run ${gpu.run}: WebGPU ${gpu.fingerprint}, CPU ${cpu.fingerprint}`);
+    assert.equal(cpu.fingerprint, gpu.fingerprint, 'WebGPU and CPU training give the same losses, bit for bit');
+  }
   assert.equal(await fallback.page.isDisabled('#check-run'), true, 'no check without WebGPU');
   assert.deepEqual(fallback.errors, [], 'no page errors without WebGPU');
   await plain.close();

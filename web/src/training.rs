@@ -522,6 +522,18 @@ impl TrainRun {
     }
 }
 
+/// A fingerprint of a loss curve: FNV-1a (64 bits) over the binary32 bits of every loss, in
+/// order. Two runs with the same fingerprint have the same losses, bit for bit (up to a hash
+/// collision); the e2e test compares the curves of WebGPU and the CPU with it.
+pub fn loss_fingerprint(losses: impl IntoIterator<Item = f32>) -> u64 {
+    losses
+        .into_iter()
+        .flat_map(|loss| loss.to_bits().to_le_bytes())
+        .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+}
+
 /// The index of the largest value (the first of equal ones; NaN never wins).
 fn argmax(row: &[f32]) -> usize {
     let mut best = 0;
@@ -695,6 +707,13 @@ mod tests {
         };
         assert_eq!(fp32.label(), "mac fp32 · RN · adam 0.01");
         assert_eq!(MacKind::from_name("fma"), Some(MacKind::Fma));
+        // FNV-1a test vector: the empty input is the offset basis; one bit of one loss changes it.
+        assert_eq!(loss_fingerprint([]), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(loss_fingerprint([0.0]), loss_fingerprint([-0.0]));
+        assert_eq!(
+            loss_fingerprint([1.5, 2.0]),
+            loss_fingerprint(vec![1.5, 2.0])
+        );
         assert_eq!(argmax(&[0.0, 2.0, f32::NAN, 2.0]), 1);
     }
 }

@@ -10,6 +10,7 @@ use crate::backend::ComputeBackend;
 use crate::components::train_chart::{LayerHistogramChart, TrainChart};
 use crate::training::{
     EpochFigures, LayerHistograms, MacKind, TRAIN_ROUNDINGS, TrainRun, TrainSettings,
+    loss_fingerprint,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -365,6 +366,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                         data-first-loss=move || format!("{:.5}", summary().0)
                         data-last-loss=move || format!("{:.5}", summary().1)
                         data-epochs=move || evals.with(Vec::len)
+                        data-loss-fingerprint=move || losses.with(|l| format!("{:016x}", loss_fingerprint(l.iter().map(|(_, v)| *v))))
                     >
                         <td><span class="swatch" style=format!("background:{}", run.colour())></span></td>
                         <td class="mono small wrap">{run.label.clone()}</td>
