@@ -282,12 +282,10 @@ fn bad_input_is_one_line_exit_2_and_no_output() {
     }
 }
 
-#[test]
-fn train_reads_mnist_idx_files() {
+/// Writes a tiny MNIST-style set into `dir`: 40 training and 20 test images of 4×4 pixels.
+fn write_tiny_mnist(dir: &Path) {
     use lowp_nn::data::mnist::{IMAGES_MAGIC, LABELS_MAGIC, idx_bytes};
-    let scratch = Scratch::new("mnist");
-    let dir = scratch.file("mnist");
-    fs::create_dir_all(&dir).unwrap();
+    fs::create_dir_all(dir).unwrap();
     for (prefix, count) in [("train", 40u32), ("t10k", 20)] {
         let pixels: Vec<u8> = (0..count * 16).map(|i| (i * 37 % 256) as u8).collect();
         let labels: Vec<u8> = (0..count).map(|i| (i % 10) as u8).collect();
@@ -302,6 +300,13 @@ fn train_reads_mnist_idx_files() {
         )
         .unwrap();
     }
+}
+
+#[test]
+fn train_reads_mnist_idx_files() {
+    let scratch = Scratch::new("mnist");
+    let dir = scratch.file("mnist");
+    write_tiny_mnist(&dir);
     let out = scratch.file("out");
     let stdout = succeed(lowp([
         "train",
@@ -350,4 +355,86 @@ fn train_runs_the_character_gpt_on_shakespeare() {
     let config: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["run"]["optimizer"]["kind"], "adamw");
+}
+
+/// Whether a wgpu adapter exists here. Without one, prints `SKIP` and returns false, or panics
+/// when `LOWP_REQUIRE` contains `wgpu`.
+fn wgpu_available(test: &str) -> bool {
+    #[cfg(feature = "wgpu")]
+    let reason = match lowp_wgpu::WgpuBackend::new() {
+        Ok(_) => return true,
+        Err(error) => error.to_string(),
+    };
+    #[cfg(not(feature = "wgpu"))]
+    let reason = "lowp-cli was built without the `wgpu` feature".to_string();
+    let required = std::env::var("LOWP_REQUIRE").is_ok_and(|value| value.contains("wgpu"));
+    assert!(!required, "LOWP_REQUIRE contains wgpu, but: {reason}");
+    println!("SKIP {test}: {reason}");
+    false
+}
+
+#[test]
+fn train_on_wgpu_writes_the_same_checkpoint_as_on_cpu() {
+    if !wgpu_available("train_on_wgpu_writes_the_same_checkpoint_as_on_cpu") {
+        return;
+    }
+    let scratch = Scratch::new("wgpu");
+    let dir = scratch.file("mnist");
+    write_tiny_mnist(&dir);
+    let run = |backend: &str| {
+        let out = scratch.file(backend);
+        succeed(lowp([
+            "--backend",
+            backend,
+            "train",
+            "--data",
+            "mnist",
+            "--mnist-dir",
+            dir.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--hidden",
+            "8",
+            "--batch-size",
+            "16",
+            "--optimizer",
+            "adamw",
+            "--mac",
+            "e4m3:fp16",
+            "--weights",
+            "bf16",
+            "--grads",
+            "e5m2",
+            "--rounding",
+            "stochastic",
+            "--compensated",
+            "--loss-scale",
+            "64",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        let checkpoint = Checkpoint::load(&out.join("checkpoint.safetensors")).unwrap();
+        checkpoint
+            .tensors
+            .into_iter()
+            .map(|(name, tensor)| {
+                let bits: Vec<u32> = tensor
+                    .data
+                    .iter()
+                    .map(|v| {
+                        if v.is_nan() {
+                            f32::NAN.to_bits()
+                        } else {
+                            v.to_bits()
+                        }
+                    })
+                    .collect();
+                (name, bits)
+            })
+            .collect::<Vec<_>>()
+    };
+    let cpu = run("cpu");
+    assert!(cpu.iter().any(|(name, _)| name.starts_with("optim.")));
+    assert_eq!(run("wgpu"), cpu);
 }

@@ -1,14 +1,13 @@
 //! The training driver ([`run`]: the loop, evaluation, checkpoint and resume) and its building
 //! blocks: run-seed derivation ([`seeds`]), atomic file writes ([`files`]), checkpoints as
-//! safetensors ([`checkpoint`]), curve plots ([`plot`]), accuracy ([`metrics`]) and format
+//! safetensors ([`checkpoint`]), curve plots (`plot`, feature `plots`), accuracy ([`metrics`]) and format
 //! configurations from config files and short flags ([`formats`]).
 
 pub mod checkpoint;
 pub mod files;
 pub mod formats;
 pub mod metrics;
-// plotters registers fonts only off wasm32; the browser draws its own charts (web/).
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "plots")]
 pub mod plot;
 pub mod run;
 pub mod seeds;
