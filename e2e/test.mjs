@@ -100,6 +100,93 @@ async function clickToCode(page, target) {
   assert.equal(await code(page), target);
 }
 
+
+// ---- training view and backend check ----
+
+/** The run rows of the training table as objects. */
+const runRows = (page) => page.$$eval('#train-runs tr.run-row', (rows) => rows.map((r) => ({
+  run: Number(r.dataset.run), device: r.dataset.device, state: r.dataset.state, steps: Number(r.dataset.steps),
+  first: Number(r.dataset.firstLoss), last: Number(r.dataset.lastLoss), epochs: Number(r.dataset.epochs),
+  fingerprint: r.dataset.lossFingerprint,
+})));
+
+/** Sets the training controls (id suffix -> value) and starts a run; returns its index. */
+async function startRun(page, fields) {
+  for (const [id, value] of Object.entries(fields)) {
+    const element = page.locator(`#train-${id}`);
+    if (await element.evaluate((e) => e.tagName === 'SELECT')) await element.selectOption(value);
+    else await element.fill(String(value)), await element.dispatchEvent('change');
+  }
+  assert.equal((await text(page, '#train-error')).trim(), '', 'training settings are valid');
+  const before = (await runRows(page)).length;
+  await page.click('#train-add');
+  await page.waitForFunction((n) => document.querySelectorAll('#train-runs tr.run-row').length > n, before);
+  return before;
+}
+
+/** Waits until `run` has finished (all epochs and the evaluation). */
+async function waitFinished(page, run, timeout) {
+  await page.waitForFunction((r) => {
+    const row = document.querySelector(`#train-runs tr.run-row[data-run="${r}"]`);
+    return row && (row.dataset.state === 'finished' || row.dataset.state === 'failed');
+  }, run, { timeout });
+}
+
+/** The longest gap between animation frames over `ms` milliseconds (page responsiveness). */
+const longestFrameGap = (page, ms) => page.evaluate((ms) => new Promise((resolve) => {
+  let last = performance.now(); let longest = 0; const end = last + ms;
+  const frame = (t) => { longest = Math.max(longest, t - last); last = t; if (t < end) requestAnimationFrame(frame); else resolve(longest); };
+  requestAnimationFrame(frame);
+}), ms);
+
+/** Trains on `device` ('wgpu' or 'cpu'): two format sets side by side, stop and resume, curves.
+ *  `samples`, `batch` and `epochs` set the run length (steps = epochs * ceil(samples / batch));
+ *  `optimizer` and `lr` are those of the second run (the first uses Adam at 0.02). */
+async function checkTraining(page, device, { samples, batch, epochs, optimizer, lr }) {
+  await page.locator('.train').scrollIntoViewIfNeeded();
+  const common = { samples, epochs, batch, hidden: 32, seed: 3 };
+  const steps = epochs * Math.ceil(samples / batch);
+  const low = await startRun(page, { ...common, mac: 'add/mul', 'mac-mul': 'e4m3', 'mac-add': 'fp16', weight: 'e4m3', input: 'e4m3', grad: 'e5m2', rounding: 'stochastic', optimizer: 'adam', lr: '0.02' });
+  // Stop and resume: the step count holds still while stopped, then goes on.
+  await page.waitForFunction((r) => Number(document.querySelector(`tr.run-row[data-run="${r}"]`).dataset.steps) >= 5, low, { timeout: 60000 });
+  await page.click('#train-stop');
+  await page.waitForFunction((r) => {
+    const row = document.querySelector(`tr.run-row[data-run="${r}"]`);
+    return row.dataset.state === 'stopped' && row.dataset.busy === 'false';
+  }, low, { timeout: 60000 });
+  const held = (await runRows(page))[low].steps;
+  await page.waitForTimeout(1000);
+  assert.equal((await runRows(page))[low].steps, held, 'a stopped run does not step');
+  await page.click('#train-resume');
+  const fma = await startRun(page, { ...common, mac: 'fma', 'mac-add': 'bf16', weight: 'bf16', input: '', grad: '', rounding: 'nearest', optimizer, lr });
+  const gap = await longestFrameGap(page, 1500);
+  await waitFinished(page, low, 400000);
+  await waitFinished(page, fma, 400000);
+  const rows = await runRows(page);
+  for (const row of [rows[low], rows[fma]]) {
+    log(`training on ${device}, run ${row.run}: ${row.state}, ${row.steps} steps, loss ${row.first} (first 10) -> ${row.last} (last 10), ${row.epochs} epoch(s)`);
+    assert.equal(row.state, 'finished');
+    assert.equal(row.device, device);
+    assert.equal(row.steps, steps, `${samples} samples in batches of ${batch}, ${epochs} epoch(s)`);
+    assert.ok(row.last < 0.85 * row.first, `run ${row.run}: the loss falls`);
+    assert.equal(row.epochs, epochs);
+    const points = await page.getAttribute(`#loss-chart polyline[data-run="${row.run}"]`, 'data-points');
+    assert.equal(Number(points), steps, 'the loss curve has every step');
+    assert.equal(await page.getAttribute(`#accuracy-chart polyline[data-run="${row.run}"]`, 'data-points'), String(epochs));
+  }
+  const strokes = await page.$$eval('#loss-chart polyline.series', (lines) => lines.map((l) => l.getAttribute('stroke')));
+  assert.equal(new Set(strokes).size, strokes.length, 'each run has its own colour');
+  const slice = (await text(page, '#train-slice')).trim();
+  log(`training on ${device}: ${slice}; longest frame gap while training ${gap.toFixed(0)} ms`);
+  // Histograms of the shown run: one figure per layer with weight and gradient bars.
+  const figures = await page.$$eval('#train-histograms figure', (f) => f.map((x) => ({
+    name: x.querySelector('figcaption').innerText, weight: x.querySelectorAll('rect.weight').length, grad: x.querySelectorAll('rect.grad').length })));
+  assert.deepEqual(figures.map((f) => f.name), ['layer 0 (64→32)', 'layer 1 (32→10)']);
+  assert.ok(figures.every((f) => f.weight > 0 && f.grad > 0), 'weight and gradient histograms drawn');
+  await page.locator('.train').screenshot({ path: join(artifacts, `training-${device}.png`) });
+  return rows;
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: webgpuArgs });
   const { page, errors } = await open(browser);
@@ -341,6 +428,25 @@ async function main() {
   await page.waitForSelector('#digits figure');
   await page.locator('.tensor').screenshot({ path: join(artifacts, 'tensor-digits.png') });
   log('tensor view: digits before/after drawn, screenshots saved');
+  // 11. Training on WebGPU: two format sets side by side, stop/resume, curves and histograms.
+  const shortRuns = { samples: 320, batch: 32, epochs: 2, optimizer: 'adam', lr: '0.02' };
+  const gpuRuns = await checkTraining(page, 'wgpu', shortRuns);
+
+  // 12. Backend check: every case agrees bit for bit between WebGPU and the CPU backend.
+  await page.locator('.check').scrollIntoViewIfNeeded();
+  await page.click('#check-run');
+  await page.waitForFunction(() => document.querySelector('#check-summary').dataset.done === 'true', null, { timeout: 300000 });
+  const adapter = (await text(page, '#check-adapter')).trim();
+  const summary = (await text(page, '#check-summary')).trim();
+  log(`backend check: ${summary}; ${adapter}`);
+  assert.match(adapter, /adapter: /, 'the check names the WebGPU adapter');
+  const checks = await page.$$eval('#check-table tr.check-row', (rows) => rows.map((r) => ({
+    passed: r.dataset.passed === 'true', text: r.innerText.replace(/\s+/g, ' ') })));
+  const failures = checks.filter((c) => !c.passed).map((c) => c.text);
+  assert.deepEqual(failures, [], 'every backend check row passes on WebGPU');
+  assert.ok(checks.length >= 100, `${checks.length} check rows`);
+  await page.locator('.check').screenshot({ path: join(artifacts, 'backend-check.png') });
+
   assert.deepEqual(errors, [], 'no page errors');
   await browser.close();
 
@@ -355,6 +461,17 @@ async function main() {
   assert.equal(await fallback.page.getAttribute('#tensor-run', 'data-backend'), 'cpu');
   log(`fallback: ${(await fallback.page.innerText('#tensor-run')).trim()}`);
   await fallback.page.screenshot({ path: join(artifacts, 'cpu-fallback.png') });
+  // 13. Training on the CPU fallback, in slices between which the page yields.
+  await checkTraining(fallback.page, 'cpu', { samples: 1437, batch: 32, epochs: 1, optimizer: 'sgd', lr: '0.1' });
+  // 14. The same two runs as on WebGPU, on the CPU: the same losses, bit for bit.
+  await fallback.page.click('#train-clear');
+  const cpuRuns = await checkTraining(fallback.page, 'cpu', shortRuns);
+  for (const [gpu, cpu] of gpuRuns.map((run, i) => [run, cpuRuns[i]])) {
+    log(`loss curve fingerprint of run ${gpu.run}: WebGPU ${gpu.fingerprint}, CPU ${cpu.fingerprint}`);
+    assert.equal(cpu.fingerprint, gpu.fingerprint, 'WebGPU and CPU training give the same losses, bit for bit');
+  }
+  assert.equal(await fallback.page.isDisabled('#check-run'), true, 'no check without WebGPU');
+  assert.deepEqual(fallback.errors, [], 'no page errors without WebGPU');
   await plain.close();
 
   writeFileSync(join(artifacts, 'report.txt'), report.join('\n') + '\n');

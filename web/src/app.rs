@@ -1,8 +1,11 @@
-//! The page: a header naming the compute backend, the format explorer and the tensor view.
+//! The page: a header naming the compute backend, the format explorer, the tensor view, the
+//! training view and the backend check.
 
 use crate::backend::ComputeBackend;
+use crate::components::check_panel::CheckPanel;
 use crate::components::explorer::Explorer;
 use crate::components::tensor_view::TensorView;
+use crate::components::train_view::TrainView;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::rc::Rc;
@@ -34,6 +37,8 @@ pub fn App() -> impl IntoView {
         <main>
             <Explorer />
             <TensorView backend=backend />
+            <TrainView backend=backend />
+            <CheckPanel backend=backend adapter=backend_text />
         </main>
         <footer>
             "Numbers from lowp-formats (SEMANTICS.md), the same code as the lowp library and CLI. "

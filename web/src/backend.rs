@@ -10,12 +10,15 @@ pub enum ComputeBackend {
     Cpu(CpuBackend),
     /// lowp-wgpu on the browser's WebGPU.
     #[cfg(target_arch = "wasm32")]
-    Wgpu(Box<lowp_wgpu::WgpuBackend>),
+    Wgpu(std::sync::Arc<lowp_wgpu::WgpuBackend>),
 }
 
 impl ComputeBackend {
     /// Opens WebGPU through lowp-wgpu when possible, else the CPU backend; the text says which
     /// and why (adapter name, or why WebGPU is unavailable).
+    // In wasm the backend is single-threaded (not Send/Sync), but lowp-tensor's `Device::Wgpu`
+    // shares a backend through an `Arc`; the page only ever uses it from its one thread.
+    #[cfg_attr(target_arch = "wasm32", expect(clippy::arc_with_non_send_sync))]
     pub async fn detect() -> (Self, String) {
         #[cfg(target_arch = "wasm32")]
         let detected = match lowp_wgpu::WgpuBackend::request().await {
@@ -27,7 +30,7 @@ impl ComputeBackend {
                     format!("{} ({:?})", info.name, info.backend)
                 };
                 let text = format!("WebGPU through lowp-wgpu, adapter: {adapter}");
-                (ComputeBackend::Wgpu(Box::new(backend)), text)
+                (ComputeBackend::Wgpu(std::sync::Arc::new(backend)), text)
             }
             Err(error) => (
                 ComputeBackend::Cpu(CpuBackend::new()),
@@ -48,6 +51,15 @@ impl ComputeBackend {
             ComputeBackend::Cpu(backend) => backend.name(),
             #[cfg(target_arch = "wasm32")]
             ComputeBackend::Wgpu(backend) => backend.name(),
+        }
+    }
+
+    /// A lowp-tensor device on the same backend (the WebGPU device is shared, not reopened).
+    pub fn device(&self) -> lowp_tensor::Device {
+        match self {
+            ComputeBackend::Cpu(_) => lowp_tensor::Device::cpu(),
+            #[cfg(target_arch = "wasm32")]
+            ComputeBackend::Wgpu(backend) => lowp_tensor::Device::Wgpu(backend.clone()),
         }
     }
 

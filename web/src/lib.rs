@@ -7,10 +7,12 @@
 
 pub mod app;
 pub mod backend;
+pub mod check;
 pub mod codes;
 pub mod components;
 pub mod digits;
 pub mod spec_params;
 pub mod tensor;
 pub mod text;
+pub mod training;
 pub mod values;

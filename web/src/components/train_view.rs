@@ -1,0 +1,509 @@
+//! The training view: the digits MLP trained under chosen format sets, live loss and accuracy
+//! curves of every run side by side, per-layer weight and gradient histograms.
+//!
+//! Each run steps in its own loop of one batch per slice, on the page's thread (no Web Worker).
+//! After every slice the loop yields to the browser (`setTimeout(0)`), so the page stays
+//! responsive; the longest step is shown. On the CPU a step is one uninterrupted slice; on
+//! WebGPU the device work is asynchronous (every read-back is `to_vec_async`).
+
+use crate::backend::ComputeBackend;
+use crate::components::train_chart::{LayerHistogramChart, TrainChart};
+use crate::training::{
+    EpochFigures, LayerHistograms, MacKind, TRAIN_ROUNDINGS, TrainRun, TrainSettings,
+    loss_fingerprint,
+};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Series colours, one per run in order (then again).
+pub const COLOURS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
+];
+
+/// Steps between histogram refreshes.
+const HISTOGRAM_EVERY: u64 = 10;
+
+/// What a run is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    /// Stepping.
+    Running,
+    /// Stopped by the user; can resume.
+    Stopped,
+    /// All epochs done.
+    Finished,
+    /// Failed with this error.
+    Failed(String),
+}
+
+impl RunState {
+    fn name(&self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Stopped => "stopped",
+            RunState::Finished => "finished",
+            RunState::Failed(_) => "failed",
+        }
+    }
+}
+
+/// One run as the page sees it: its signals and its engine.
+#[derive(Clone)]
+pub struct RunHandle {
+    /// Run number from 0 (its colour).
+    pub id: usize,
+    /// The format set, as a label.
+    pub label: String,
+    /// `wgpu` or `cpu`.
+    pub device: &'static str,
+    /// Steps of the whole run.
+    pub total_steps: u64,
+    /// `(step, loss)` of every step so far.
+    pub losses: RwSignal<Vec<(u64, f32)>>,
+    /// Test figures after each epoch.
+    pub evals: RwSignal<Vec<EpochFigures>>,
+    /// Latest weight and gradient histograms.
+    pub histograms: RwSignal<Vec<LayerHistograms>>,
+    /// What it is doing.
+    pub state: RwSignal<RunState>,
+    /// Whether its stepping loop is alive (a stopped run's loop ends after the step in flight).
+    pub busy: RwSignal<bool>,
+    engine: Rc<RefCell<Option<TrainRun>>>,
+}
+
+impl RunHandle {
+    /// The run's series colour.
+    pub fn colour(&self) -> &'static str {
+        COLOURS[self.id % COLOURS.len()]
+    }
+}
+
+/// Milliseconds of the page clock (0 outside a browser).
+fn now() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map_or(0.0, |p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    0.0
+}
+
+/// Lets the browser run its event loop (rendering, input) before the next slice.
+async fn yield_to_browser() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+}
+
+/// Sets `run` running and starts its stepping loop unless the loop is still alive (stopped with
+/// a step in flight: it then goes on). The engine is taken out of its cell for each slice, so no
+/// borrow is held across an await.
+fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
+    run.state.set(RunState::Running);
+    if run.busy.get_untracked() {
+        return;
+    }
+    run.busy.set(true);
+    spawn_local(async move {
+        loop {
+            if run.state.get_untracked() != RunState::Running {
+                break;
+            }
+            let Some(mut engine) = run.engine.borrow_mut().take() else {
+                break;
+            };
+            if engine.finished() {
+                run.state.set(RunState::Finished);
+                run.engine.borrow_mut().replace(engine);
+                break;
+            }
+            let start = now();
+            let result = engine.step().await;
+            longest_slice.update(|longest| *longest = longest.max(now() - start));
+            let outcome = match result {
+                Ok(loss) => {
+                    let step = engine.steps();
+                    run.losses.update(|losses| losses.push((step, loss)));
+                    let mut outcome = Ok(());
+                    if engine.epoch_done() {
+                        yield_to_browser().await;
+                        let between = || async {
+                            yield_to_browser().await;
+                        };
+                        match engine.evaluate(between).await {
+                            Ok(figures) => run.evals.update(|evals| evals.push(figures)),
+                            Err(e) => outcome = Err(e),
+                        }
+                    }
+                    if outcome.is_ok()
+                        && (step % HISTOGRAM_EVERY == 1 || engine.epoch_done() || engine.finished())
+                    {
+                        match engine.histograms().await {
+                            Ok(histograms) => run.histograms.set(histograms),
+                            Err(e) => outcome = Err(e),
+                        }
+                    }
+                    outcome
+                }
+                Err(e) => Err(e),
+            };
+            let finished = engine.finished();
+            run.engine.borrow_mut().replace(engine);
+            match outcome {
+                Err(e) => run.state.set(RunState::Failed(e)),
+                Ok(()) if finished => run.state.set(RunState::Finished),
+                Ok(()) => {}
+            }
+            yield_to_browser().await;
+        }
+        run.busy.set(false);
+    });
+}
+
+/// A labelled text field bound to `value`.
+fn text_field(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    class: &'static str,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label} " "
+            <input id=id type="text" class=class spellcheck="false"
+                prop:value=move || value.get()
+                on:change=move |ev| value.set(event_target_value(&ev))
+            />
+        </label>
+    }
+}
+
+/// The training section; `backend` is the detected compute backend (WebGPU or CPU).
+#[component]
+pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) -> impl IntoView {
+    let defaults = TrainSettings::default();
+    let mac = RwSignal::new(defaults.mac.name().to_string());
+    let mac_mul = RwSignal::new(defaults.mac_mul.clone());
+    let mac_add = RwSignal::new(defaults.mac_add.clone());
+    let weight_quant = RwSignal::new(defaults.weight_quant.clone());
+    let input_quant = RwSignal::new(defaults.input_quant.clone());
+    let grad_quant = RwSignal::new(defaults.grad_quant.clone());
+    let output_quant = RwSignal::new(defaults.output_quant.clone());
+    let master_weights = RwSignal::new(defaults.master_weights.clone());
+    let rounding = RwSignal::new(defaults.rounding.clone());
+    let optimizer = RwSignal::new(defaults.optimizer.clone());
+    let lr = RwSignal::new(defaults.lr.to_string());
+    let hidden = RwSignal::new(defaults.hidden.to_string());
+    let batch_size = RwSignal::new(defaults.batch_size.to_string());
+    let train_samples = RwSignal::new(defaults.train_samples.to_string());
+    let epochs = RwSignal::new(defaults.epochs.to_string());
+    let seed = RwSignal::new(defaults.seed.to_string());
+    let device_choice = RwSignal::new("auto".to_string());
+
+    let settings = Memo::new(move |_| -> Result<TrainSettings, String> {
+        let number = |text: String, what: &str| -> Result<f64, String> {
+            text.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{what} must be a number"))
+        };
+        let whole = |text: String, what: &str| -> Result<u64, String> {
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("{what} must be a whole number"))
+        };
+        let settings = TrainSettings {
+            mac: MacKind::from_name(&mac.get()).unwrap_or(MacKind::Fp32),
+            mac_mul: mac_mul.get(),
+            mac_add: mac_add.get(),
+            weight_quant: weight_quant.get(),
+            input_quant: input_quant.get(),
+            grad_quant: grad_quant.get(),
+            output_quant: output_quant.get(),
+            rounding: rounding.get(),
+            optimizer: optimizer.get(),
+            master_weights: master_weights.get(),
+            lr: number(lr.get(), "learning rate")? as f32,
+            hidden: whole(hidden.get(), "hidden width")? as usize,
+            batch_size: whole(batch_size.get(), "batch size")? as usize,
+            train_samples: whole(train_samples.get(), "training samples")? as usize,
+            epochs: u32::try_from(whole(epochs.get(), "epochs")?)
+                .map_err(|_| "epochs: too many".to_string())?,
+            seed: whole(seed.get(), "seed")?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    });
+
+    let runs = RwSignal::new_local(Vec::<RunHandle>::new());
+    let start_error = RwSignal::new(String::new());
+    let longest_slice = RwSignal::new(0.0f64);
+    let shown = RwSignal::new(0usize);
+
+    let device_name = move || {
+        let detected = backend.with(|b| b.as_ref().map_or("cpu", |b| b.name()));
+        if device_choice.get() == "cpu" {
+            "cpu"
+        } else {
+            detected
+        }
+    };
+
+    let add_run = move |_| {
+        let Ok(settings) = settings.get_untracked() else {
+            return;
+        };
+        let Some(detected) = backend.get_untracked() else {
+            start_error.set("the compute backend is still being detected".into());
+            return;
+        };
+        let device = if device_choice.get_untracked() == "cpu" {
+            lowp_tensor::Device::cpu()
+        } else {
+            detected.device()
+        };
+        let device_label = device.name();
+        match TrainRun::new(&settings, device) {
+            Ok(engine) => {
+                start_error.set(String::new());
+                let id = runs.with_untracked(Vec::len);
+                let run = RunHandle {
+                    id,
+                    label: settings.label(),
+                    device: device_label,
+                    total_steps: engine.total_steps(),
+                    losses: RwSignal::new(Vec::new()),
+                    evals: RwSignal::new(Vec::new()),
+                    histograms: RwSignal::new(Vec::new()),
+                    state: RwSignal::new(RunState::Stopped),
+                    busy: RwSignal::new(false),
+                    engine: Rc::new(RefCell::new(Some(engine))),
+                };
+                runs.update(|runs| runs.push(run.clone()));
+                shown.set(id);
+                drive(run, longest_slice);
+            }
+            Err(e) => start_error.set(e),
+        }
+    };
+    let stop_all = move |_| {
+        runs.with_untracked(|runs| {
+            for run in runs {
+                if run.state.get_untracked() == RunState::Running {
+                    run.state.set(RunState::Stopped);
+                }
+            }
+        })
+    };
+    let resume_all = move |_| {
+        runs.with_untracked(|runs| {
+            for run in runs {
+                if run.state.get_untracked() == RunState::Stopped {
+                    drive(run.clone(), longest_slice);
+                }
+            }
+        })
+    };
+    let clear = move |_| {
+        stop_all(());
+        runs.set(Vec::new());
+        longest_slice.set(0.0);
+        shown.set(0);
+    };
+
+    let settings_error = move || settings.get().err().unwrap_or_default();
+    let any_running =
+        move || runs.with(|runs| runs.iter().any(|r| r.state.get() == RunState::Running));
+    let any_stopped =
+        move || runs.with(|runs| runs.iter().any(|r| r.state.get() == RunState::Stopped));
+
+    let run_rows = move || {
+        runs.get()
+            .into_iter()
+            .map(|run| {
+                let (losses, evals, state, busy) = (run.losses, run.evals, run.state, run.busy);
+                let summary = move || {
+                    losses.with(|losses| {
+                        let mean = |part: &[(u64, f32)]| {
+                            part.iter().map(|(_, l)| f64::from(*l)).sum::<f64>()
+                                / part.len().max(1) as f64
+                        };
+                        // Mean losses of the first and the last (up to) 10 steps, the two
+                        // windows never overlapping.
+                        let n = (losses.len() / 2).clamp(1, 10).min(losses.len());
+                        (mean(&losses[..n]), mean(&losses[losses.len() - n..]), losses.len())
+                    })
+                };
+                let accuracy = move || {
+                    evals.with(|e| {
+                        e.last()
+                            .map_or("–".to_string(), |f| format!("{:.1}%", 100.0 * f.accuracy))
+                    })
+                };
+                let toggle_run = run.clone();
+                let toggle = move |_| {
+                    if toggle_run.state.get_untracked() == RunState::Running {
+                        toggle_run.state.set(RunState::Stopped);
+                    } else if toggle_run.state.get_untracked() == RunState::Stopped {
+                        drive(toggle_run.clone(), longest_slice);
+                    }
+                };
+                let (id, total) = (run.id, run.total_steps);
+                view! {
+                    <tr class="run-row" data-run=id data-device=run.device
+                        data-state=move || state.get().name()
+                        data-busy=move || busy.get().to_string()
+                        data-steps=move || summary().2
+                        data-first-loss=move || format!("{:.5}", summary().0)
+                        data-last-loss=move || format!("{:.5}", summary().1)
+                        data-epochs=move || evals.with(Vec::len)
+                        data-loss-fingerprint=move || losses.with(|l| format!("{:016x}", loss_fingerprint(l.iter().map(|(_, v)| *v))))
+                    >
+                        <td><span class="swatch" style=format!("background:{}", run.colour())></span></td>
+                        <td class="mono small wrap">{run.label.clone()}</td>
+                        <td>{run.device}</td>
+                        <td class="num">{move || format!("{}/{total}", summary().2)}</td>
+                        <td class="num">{move || format!("{:.3}", summary().1)}</td>
+                        <td class="num">{accuracy}</td>
+                        <td title=move || match state.get() { RunState::Failed(e) => e, _ => String::new() }>
+                            {move || state.get().name()}
+                        </td>
+                        <td>
+                            <button class="run-toggle" type="button"
+                                disabled=move || matches!(state.get(), RunState::Finished | RunState::Failed(_))
+                                on:click=toggle
+                            >
+                                {move || if state.get() == RunState::Running { "stop" } else { "resume" }}
+                            </button>
+                            <button class="run-show" type="button"
+                                aria-pressed=move || (shown.get() == id).to_string()
+                                on:click=move |_| shown.set(id)
+                            >"histograms"</button>
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+
+    let histograms = move || {
+        let run = runs.with(|runs| runs.get(shown.get()).cloned())?;
+        let layers = run.histograms.get();
+        Some(view! {
+            <p class="note">
+                {format!("Run {}: {}. Filled bars: weights; outlined: the last weight gradients; bar height √count.", run.id + 1, run.label)}
+            </p>
+            <div class="layer-histograms">
+                {layers
+                    .into_iter()
+                    .map(|layer| view! {
+                        <figure class="layer-histogram">
+                            <figcaption>{layer.name.clone()}</figcaption>
+                            <LayerHistogramChart weight=layer.weight grad=layer.grad colour=run.colour() />
+                        </figure>
+                    })
+                    .collect_view()}
+            </div>
+        })
+    };
+
+    view! {
+        <section class="train" aria-labelledby="train-title">
+            <h2 id="train-title">"Training"</h2>
+            <p class="note">
+                "The digits MLP (64 → hidden → 10, lowp-nn QLinear and QOptimizer) on the embedded "
+                "digits (up to 1,437 training samples, 360 test samples). Each run adds a coloured series."
+            </p>
+            <div class="train-controls">
+                <fieldset>
+                    <legend>"MAC"</legend>
+                    <label>
+                        "kind "
+                        <select id="train-mac" on:change=move |ev| mac.set(event_target_value(&ev))>
+                            {[MacKind::Fp32, MacKind::Separate, MacKind::Fma]
+                                .map(|k| view! { <option value=k.name() selected=k == MacKind::Separate>{k.name()}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    {text_field("train-mac-mul", "mul", mac_mul, "mono spec")}
+                    {text_field("train-mac-add", "add / fma", mac_add, "mono spec")}
+                </fieldset>
+                <fieldset>
+                    <legend>"Quantizers (empty: none)"</legend>
+                    {text_field("train-weight", "weight", weight_quant, "mono spec")}
+                    {text_field("train-input", "input", input_quant, "mono spec")}
+                    {text_field("train-grad", "grad", grad_quant, "mono spec")}
+                    {text_field("train-output", "output", output_quant, "mono spec")}
+                    <label>
+                        "rounding "
+                        <select id="train-rounding" on:change=move |ev| rounding.set(event_target_value(&ev))>
+                            {TRAIN_ROUNDINGS
+                                .map(|r| view! { <option value=r selected=r == "stochastic">{r}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                </fieldset>
+                <fieldset>
+                    <legend>"Optimizer and run"</legend>
+                    <label>
+                        "optimizer "
+                        <select id="train-optimizer" on:change=move |ev| optimizer.set(event_target_value(&ev))>
+                            <option value="adam" selected=true>"Adam"</option>
+                            <option value="sgd">"SGD (momentum 0.9)"</option>
+                        </select>
+                    </label>
+                    {text_field("train-lr", "lr", lr, "num")}
+                    {text_field("train-master", "master weights", master_weights, "mono spec")}
+                    {text_field("train-hidden", "hidden", hidden, "num")}
+                    {text_field("train-samples", "samples", train_samples, "num")}
+                    {text_field("train-batch", "batch", batch_size, "num")}
+                    {text_field("train-epochs", "epochs", epochs, "num")}
+                    {text_field("train-seed", "seed", seed, "num")}
+                    <label>
+                        "device "
+                        <select id="train-device" on:change=move |ev| device_choice.set(event_target_value(&ev))>
+                            <option value="auto">"WebGPU if present"</option>
+                            <option value="cpu">"CPU"</option>
+                        </select>
+                    </label>
+                </fieldset>
+            </div>
+            <div class="train-buttons">
+                <button id="train-add" type="button" on:click=add_run
+                    disabled=move || settings.with(Result::is_err) || backend.with(Option::is_none)
+                >{move || format!("Train on {}", device_name())}</button>
+                <button id="train-stop" type="button" on:click=move |_| stop_all(()) disabled=move || !any_running()>"Stop all"</button>
+                <button id="train-resume" type="button" on:click=resume_all disabled=move || !any_stopped()>"Resume all"</button>
+                <button id="train-clear" type="button" on:click=move |_| clear(()) disabled=move || runs.with(Vec::is_empty)>"Clear"</button>
+                <span class="note" id="train-slice"
+                    title="CPU: one step is one uninterrupted slice, then the page yields; WebGPU: wall clock of a step, the page runs while the GPU works">
+                    {move || format!("longest step: {:.0} ms", longest_slice.get())}
+                </span>
+            </div>
+            <p class="error" role="alert" id="train-error">
+                {move || { let e = start_error.get(); if e.is_empty() { settings_error() } else { e } }}
+            </p>
+            <div class="train-chart"><TrainChart runs=runs /></div>
+            <table class="runs" id="train-runs">
+                <thead><tr>
+                    <th scope="col"><span class="sr-only">"colour"</span></th>
+                    <th scope="col">"format set"</th><th scope="col">"device"</th>
+                    <th scope="col">"steps"</th><th scope="col" title="mean of the last (up to) 10 steps">"recent loss"</th>
+                    <th scope="col">"test acc."</th><th scope="col">"state"</th><th scope="col">"actions"</th>
+                </tr></thead>
+                <tbody>{run_rows}</tbody>
+            </table>
+            <h3>"Weights and gradients, log2 |x|"</h3>
+            <div id="train-histograms" class="train-histograms">{histograms}</div>
+        </section>
+    }
+}
