@@ -25,7 +25,7 @@ constexpr u32 ACC_SEQUENTIAL = 0u;
 constexpr u32 ACC_COMPENSATED = 1u;
 constexpr u32 ACC_BLOCKED = 2u;
 
-// Mirrored by GemmShapeParams (crates/lowp-cuda/src/gemm.rs).
+// Mirrored by GemmShapeParams (crates/lowp-backend/src/kernel_params.rs).
 struct GemmShape {
     u32 m;
     u32 k;
@@ -49,7 +49,9 @@ struct GemmShape {
     // Flat (u64) index of this launch's first output element: (b0 * M * N) as (lo, hi).
     u32 o_lo;
     u32 o_hi;
-    u32 pad0;
+    // WGSL's distance between two rows of C in pieces of a product larger than one binding
+    // (unused: CUDA never splits C into pieces).
+    u32 o_row;
     u32 pad1;
 };
 

@@ -19,7 +19,7 @@ const ACC_SEQUENTIAL: u32 = 0u;
 const ACC_COMPENSATED: u32 = 1u;
 const ACC_BLOCKED: u32 = 2u;
 
-// Mirrored by GemmShapeParams (crates/lowp-wgpu/src/gemm.rs).
+// Mirrored by GemmShapeParams (crates/lowp-backend/src/kernel_params.rs).
 struct GemmShape {
     m: u32,
     k: u32,

@@ -7,10 +7,9 @@
 //! uncaptured-error list (wgpu's device ids are per instance, so devices of two backends can
 //! compare equal).
 
-use crate::params::QuantizerParams;
+use crate::params::{GemmParams, GemmShapeParams, QuantizerParams};
 use crate::shaders::COMMON;
 use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
-use bytemuck::{Pod, Zeroable};
 use lowp_backend::{BackendError, Result};
 use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
 use std::sync::Arc;
@@ -40,67 +39,6 @@ pub fn module_source() -> String {
 fn matrix_values(spec: &GemmSpec) -> (u64, u64, u64) {
     let (m, k, n) = (spec.m as u64, spec.k as u64, spec.n as u64);
     (m * k, k * n, m * n)
-}
-
-/// WGSL `GemmShape`: the shape, mode and this dispatch's place in the batch and the grid.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct GemmShapeParams {
-    /// Rows of A and C.
-    pub m: u32,
-    /// The reduction length.
-    pub k: u32,
-    /// Columns of B and C.
-    pub n: u32,
-    /// A is stored K×M (0 or 1).
-    pub transpose_a: u32,
-    /// B is stored N×K (0 or 1).
-    pub transpose_b: u32,
-    /// FMA mode (0 or 1).
-    pub fma: u32,
-    /// 0 sequential, 1 compensated, 2 blocked.
-    pub accumulation: u32,
-    /// Blocked: steps of k per chunk (clamped to k).
-    pub chunk: u32,
-    /// Stochastic rounding (0 or 1).
-    pub stochastic: u32,
-    /// Low 32 bits of the seed.
-    pub seed_lo: u32,
-    /// High 32 bits of the seed.
-    pub seed_hi: u32,
-    /// Offset of the dispatch's first batch entry in the bound range of A.
-    pub a_base: u32,
-    /// Same for B.
-    pub b_base: u32,
-    /// Same for C.
-    pub c_base: u32,
-    /// First row tile of the dispatch.
-    pub row_tile0: u32,
-    /// First column tile of the dispatch.
-    pub col_tile0: u32,
-    /// Low 32 bits of the flat index of the dispatch's first output element.
-    pub o_lo: u32,
-    /// High 32 bits of that index.
-    pub o_hi: u32,
-    /// Distance between the flat indices of two rows of C (N: a piece of C keeps the flat
-    /// indices, and so the random words, of the whole product).
-    pub o_row: u32,
-    /// Padding.
-    pub pad1: u32,
-}
-
-/// WGSL `GemmParams`: the mul, add and outer (blocked) quantizers and the shape.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct GemmParams {
-    /// Rounds each product (separate mode).
-    pub mul: QuantizerParams,
-    /// Rounds each accumulation step.
-    pub add: QuantizerParams,
-    /// Rounds the outer accumulator of blocked accumulation.
-    pub outer: QuantizerParams,
-    /// Shape and mode.
-    pub shape: GemmShapeParams,
 }
 
 /// The compiled GEMM pipeline of one device.
@@ -387,16 +325,5 @@ impl WgpuBackend {
             }
             self.queue.submit([encoder.finish()]);
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_are_multiples_of_16() {
-        assert_eq!(size_of::<GemmShapeParams>(), 80);
-        assert_eq!(size_of::<GemmParams>(), 3 * 112 + 80);
     }
 }
