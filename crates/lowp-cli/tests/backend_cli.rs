@@ -7,92 +7,12 @@
 //! `cuda` feature). Without one they print `SKIP` and pass, unless the environment variable
 //! `LOWP_REQUIRE` names the backend.
 
+mod common;
+
+use common::{Scratch, assert_bad_input, f32_bytes, lowp, success};
 use std::ffi::OsStr;
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Command, Output};
-
-/// A scratch directory of one test, removed when dropped.
-struct Scratch {
-    path: PathBuf,
-}
-
-impl Scratch {
-    /// A fresh, empty directory named after the test and this process.
-    fn new(test: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("lowp-backend-cli-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Self { path }
-    }
-
-    /// The path of `name` inside the directory.
-    fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    /// Writes `values` as raw little-endian float32 to `name`.
-    fn write_f32(&self, name: &str, values: &[f32]) -> PathBuf {
-        let path = self.file(name);
-        fs::write(&path, f32_bytes(values)).unwrap();
-        path
-    }
-
-    /// The names of the directory's entries, sorted (hidden temporary files included).
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.path)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-/// Runs the binary with `args`.
-fn lowp<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lowp"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// The stdout of a run that must succeed.
-fn success(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
-    assert!(stderr.is_empty(), "stderr: {stderr}");
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-/// Checks a run rejected as bad input: exit status 2 and one stderr line `error: ...` that
-/// contains `message`.
-fn assert_bad_input(output: &Output, message: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
-    assert!(
-        stderr.contains(message),
-        "`{stderr}` does not contain `{message}`"
-    );
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-}
-
-/// Raw little-endian float32 bytes.
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values
-        .iter()
-        .flat_map(|value| value.to_le_bytes())
-        .collect()
-}
+use std::process::Command;
 
 /// Whether `backend` (`wgpu` or `cuda`) can run here (the test process opens it, as the binary
 /// would). Otherwise prints `SKIP` and returns false, or panics when `LOWP_REQUIRE` names it.
@@ -181,7 +101,7 @@ fn quantize_writes_the_same_file_as_on_cpu(backend: &str) {
     if !backend_available(backend, "quantize_writes_the_same_file_as_on_cpu") {
         return;
     }
-    let scratch = Scratch::new(&format!("quantize-{backend}"));
+    let scratch = Scratch::new("backend-cli", &format!("quantize-{backend}"));
     let input = scratch.write_f32("in.f32", &values(1000));
     for (format, rounding, extension) in [
         ("e4m3", "nearest", "f32"),
@@ -221,7 +141,7 @@ fn gemm_writes_the_same_file_as_on_cpu(backend: &str) {
     if !backend_available(backend, "gemm_writes_the_same_file_as_on_cpu") {
         return;
     }
-    let scratch = Scratch::new(&format!("gemm-{backend}"));
+    let scratch = Scratch::new("backend-cli", &format!("gemm-{backend}"));
     let (batch, m, k, n) = (2, 5, 7, 3);
     // Finite operands between 2^-4 and 2^2 in magnitude, so that sums stay mostly finite.
     let small: Vec<f32> = values(batch * (m * k + k * n))
@@ -281,7 +201,7 @@ fn conformance_passes_on(backend: &str) {
     if !backend_available(backend, "conformance_passes_on") {
         return;
     }
-    let scratch = Scratch::new(&format!("conformance-{backend}"));
+    let scratch = Scratch::new("backend-cli", &format!("conformance-{backend}"));
     let vectors = scratch.file("vectors");
     fs::create_dir_all(&vectors).unwrap();
     fs::write(vectors.join("in.f32"), f32_bytes(&[1.0625, 1000.0, 0.3])).unwrap();
@@ -379,7 +299,7 @@ fn bench_on_wgpu_prints_wgpu_rows() {
 
 #[test]
 fn unknown_backends_are_bad_input_and_leave_no_output() {
-    let scratch = Scratch::new("unknown");
+    let scratch = Scratch::new("backend-cli", "unknown");
     let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
     let output = scratch.file("out.f32");
     let available = match (cfg!(feature = "wgpu"), cfg!(feature = "cuda")) {
@@ -419,7 +339,7 @@ fn unknown_backends_are_bad_input_and_leave_no_output() {
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_without_an_adapter_is_bad_input_and_leaves_no_output() {
-    let scratch = Scratch::new("unavailable");
+    let scratch = Scratch::new("backend-cli", "unavailable");
     let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
     let output = scratch.file("out.f32");
     let run = |args: &[&OsStr]| {
@@ -495,7 +415,7 @@ fn cuda_without_a_device_is_bad_input_and_leaves_no_output() {
         println!("SKIP cuda_without_a_device_is_bad_input_and_leaves_no_output: CUDA runs here");
         return;
     }
-    let scratch = Scratch::new("cuda-unavailable");
+    let scratch = Scratch::new("backend-cli", "cuda-unavailable");
     let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
     let output = scratch.file("out.f32");
     let quantize = lowp([

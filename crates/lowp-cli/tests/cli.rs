@@ -1,101 +1,13 @@
 //! End-to-end tests of the `lowp` binary: output of every command, exit statuses, and that bad
 //! input gives one `error:` line, exit status 2 and no output file.
 
+mod common;
+
+use common::{Scratch, assert_bad_input, f32_bytes, lowp, read_f32, success};
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A scratch directory of one test, removed when dropped.
-struct Scratch {
-    path: PathBuf,
-}
-
-impl Scratch {
-    /// A fresh, empty directory named after the test and this process.
-    fn new(test: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("lowp-cli-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Self { path }
-    }
-
-    /// The path of `name` inside the directory.
-    fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    /// Writes `values` as raw little-endian float32 to `name`.
-    fn write_f32(&self, name: &str, values: &[f32]) -> PathBuf {
-        let path = self.file(name);
-        fs::write(&path, f32_bytes(values)).unwrap();
-        path
-    }
-
-    /// The names of the directory's entries, sorted (hidden temporary files included).
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.path)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-/// Runs the binary with `args`.
-fn lowp<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lowp"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// The stdout of a run that must succeed.
-fn success(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
-    assert!(stderr.is_empty(), "stderr: {stderr}");
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-/// Checks a run rejected as bad input: exit status 2 and one stderr line `error: ...` that
-/// contains `message`.
-fn assert_bad_input(output: &Output, message: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
-    assert!(
-        stderr.contains(message),
-        "`{stderr}` does not contain `{message}`"
-    );
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-}
-
-/// Raw little-endian float32 bytes.
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values
-        .iter()
-        .flat_map(|value| value.to_le_bytes())
-        .collect()
-}
-
-/// Reads a raw little-endian float32 file.
-fn read_f32(path: &Path) -> Vec<f32> {
-    let bytes = fs::read(path).unwrap();
-    assert_eq!(bytes.len() % 4, 0);
-    bytes
-        .chunks_exact(4)
-        .map(|chunk| f32::from_le_bytes(chunk.try_into().unwrap()))
-        .collect()
-}
+use std::process::Command;
 
 /// A version 1.0 `.npy` file with header dict `dict` (padded and terminated here) and `data`.
 fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
@@ -239,7 +151,7 @@ fn show_rejects_bad_specs() {
 
 #[test]
 fn quantize_f32_to_e4m3_nearest() {
-    let scratch = Scratch::new("f32-e4m3");
+    let scratch = Scratch::new("cli", "f32-e4m3");
     let input = scratch.write_f32(
         "in.f32",
         &[1.0625, 1000.0, -1000.0, 0.3, -0.0, f32::NAN, 240.0],
@@ -273,7 +185,7 @@ fn quantize_f32_to_e4m3_nearest() {
 
 #[test]
 fn quantize_npy_keeps_the_shape_and_fixed_point_ties_to_even() {
-    let scratch = Scratch::new("npy-fixed");
+    let scratch = Scratch::new("cli", "npy-fixed");
     let values = [0.03125f32, 0.09375, -0.03125, 1.0, 100.0, 0.0625];
     let input = scratch.file("in.npy");
     fs::write(
@@ -316,7 +228,7 @@ fn quantize_npy_keeps_the_shape_and_fixed_point_ties_to_even() {
 
 #[test]
 fn quantize_f32_input_to_npy_output_with_a_shape() {
-    let scratch = Scratch::new("shape");
+    let scratch = Scratch::new("cli", "shape");
     let input = scratch.write_f32("in.f32", &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     let output = scratch.file("out.npy");
     let run = |shape: Option<&str>| {
@@ -346,7 +258,7 @@ fn quantize_f32_input_to_npy_output_with_a_shape() {
 
 #[test]
 fn stochastic_rounding_is_reproducible_per_seed() {
-    let scratch = Scratch::new("stochastic");
+    let scratch = Scratch::new("cli", "stochastic");
     let input = scratch.write_f32("in.f32", &[1.03f32; 512]);
     let run = |seed: &str, bits: &str, name: &str| {
         let output = scratch.file(name);
@@ -379,7 +291,7 @@ fn stochastic_rounding_is_reproducible_per_seed() {
 
 #[test]
 fn bad_quantize_input_is_rejected_without_output() {
-    let scratch = Scratch::new("bad");
+    let scratch = Scratch::new("cli", "bad");
     scratch.write_f32("in.f32", &[1.0, 2.0, 3.0]);
     fs::write(scratch.file("odd.f32"), [0u8; 6]).unwrap();
     let dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
@@ -463,7 +375,7 @@ fn bad_quantize_input_is_rejected_without_output() {
 
 #[test]
 fn failed_quantize_keeps_an_existing_output() {
-    let scratch = Scratch::new("keep");
+    let scratch = Scratch::new("cli", "keep");
     let input = scratch.write_f32("in.f32", &[1.0]);
     let output = scratch.file("out.f32");
     fs::write(&output, b"keep").unwrap();
@@ -540,7 +452,7 @@ fn manifest(scratch: &Scratch, expected: &[f32]) -> PathBuf {
 
 #[test]
 fn conformance_passes_a_matching_manifest() {
-    let scratch = Scratch::new("conformance-pass");
+    let scratch = Scratch::new("cli", "conformance-pass");
     let path = manifest(&scratch, &[1.0, f32::INFINITY, 0.3125]);
     let text = success(&lowp([
         OsStr::new("conformance"),
@@ -575,7 +487,7 @@ fn conformance_passes_a_matching_manifest() {
 
 #[test]
 fn conformance_mismatches_exit_1() {
-    let scratch = Scratch::new("conformance-fail");
+    let scratch = Scratch::new("cli", "conformance-fail");
     let path = manifest(&scratch, &[1.0, f32::INFINITY, 0.25]);
     let output = lowp([
         OsStr::new("conformance"),
@@ -596,7 +508,7 @@ fn conformance_mismatches_exit_1() {
 
 #[test]
 fn conformance_rejects_unreadable_manifests() {
-    let scratch = Scratch::new("conformance-bad");
+    let scratch = Scratch::new("cli", "conformance-bad");
     let missing = scratch.file("missing.json");
     assert_bad_input(
         &lowp([

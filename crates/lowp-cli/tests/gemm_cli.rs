@@ -2,111 +2,36 @@
 //! bit-exact agreement with `lowp::formats::gemm::reference`, batches, `.npy` files, stochastic
 //! reproducibility, and that bad input gives one `error:` line, exit status 2 and no output file.
 
+mod common;
+
+use common::{Scratch, assert_bad_input, f32_bytes, read_f32, success};
 use lowp::formats::gemm::reference;
 use lowp::formats::{Accumulation, Format, GemmSpec, Rounding};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-/// A scratch directory of one test, removed when dropped.
-struct Scratch {
-    path: PathBuf,
+/// Runs `lowp gemm` in `dir` with `options` (paths relative to it) and the output `out`.
+fn gemm(dir: &Scratch, options: &[&str], out: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lowp"))
+        .current_dir(&dir.path)
+        .arg("gemm")
+        .args(options)
+        .args(["--output", out])
+        .output()
+        .unwrap()
 }
 
-impl Scratch {
-    /// A fresh, empty directory named after the test and this process.
-    fn new(test: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("lowp-gemm-cli-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Self { path }
-    }
-
-    /// The path of `name` inside the directory.
-    fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    /// Writes `values` as raw little-endian float32 to `name`.
-    fn write_f32(&self, name: &str, values: &[f32]) -> PathBuf {
-        let path = self.file(name);
-        fs::write(&path, f32_bytes(values)).unwrap();
-        path
-    }
-
-    /// The names of the directory's entries, sorted (hidden temporary files included).
-    fn entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.path)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
-    /// Runs `lowp gemm` with `options` (paths relative to the directory) and the output `out`.
-    fn gemm(&self, options: &[&str], out: &str) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_lowp"))
-            .current_dir(&self.path)
-            .arg("gemm")
-            .args(options)
-            .args(["--output", out])
-            .output()
-            .unwrap()
-    }
-
-    /// Runs `lowp gemm` with `options`, which must succeed, and reads the `.f32` output.
-    fn gemm_values(&self, options: &[&str]) -> Vec<f32> {
-        success(&self.gemm(options, "out.f32"));
-        read_f32(&self.file("out.f32"))
-    }
+/// Checks a run succeeded silently: nothing on stdout or stderr.
+fn silent_success(output: &Output) {
+    assert!(success(output).is_empty());
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-/// Checks a run succeeded silently.
-fn success(output: &Output) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
-    assert!(stderr.is_empty(), "stderr: {stderr}");
-    assert!(output.stdout.is_empty());
-}
-
-/// Checks a run rejected as bad input: exit status 2 and one stderr line `error: ...` that
-/// contains `message`.
-fn assert_bad_input(output: &Output, message: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.starts_with("error: "), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
-    assert!(
-        stderr.contains(message),
-        "`{stderr}` does not contain `{message}`"
-    );
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
-}
-
-/// Raw little-endian float32 bytes.
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values
-        .iter()
-        .flat_map(|value| value.to_le_bytes())
-        .collect()
-}
-
-/// Reads a raw little-endian float32 file.
-fn read_f32(path: &Path) -> Vec<f32> {
-    let bytes = fs::read(path).unwrap();
-    assert_eq!(bytes.len() % 4, 0);
-    bytes
-        .chunks_exact(4)
-        .map(|chunk| f32::from_le_bytes(chunk.try_into().unwrap()))
-        .collect()
+/// Runs `lowp gemm` in `dir` with `options`, which must succeed silently, and reads the `.f32`
+/// output.
+fn gemm_values(dir: &Scratch, options: &[&str]) -> Vec<f32> {
+    silent_success(&gemm(dir, options, "out.f32"));
+    read_f32(&dir.file("out.f32"))
 }
 
 /// A version 1.0 `.npy` file of float32 `data` with `shape`.
@@ -168,7 +93,7 @@ fn values(len: usize, seed: u32) -> Vec<f32> {
 
 #[test]
 fn gemm_fp32_sum_order_matters() {
-    let scratch = Scratch::new("order");
+    let scratch = Scratch::new("gemm-cli", "order");
     // 1e8 + 1 rounds back to 1e8 in binary32, so the k-ascending sum is ((1e8 + 1) - 1e8) + 1 = 1.
     scratch.write_f32("a.f32", &[1e8, 1.0, -1e8, 1.0]);
     scratch.write_f32("b.f32", &[1.0; 4]);
@@ -176,7 +101,7 @@ fn gemm_fp32_sum_order_matters() {
         "--a", "a.f32", "--b", "b.f32", "--m", "1", "--k", "4", "--n", "1", "--mul", "fp32",
         "--add", "fp32",
     ];
-    let run = |extra: &[&str]| scratch.gemm_values(&[&base[..], extra].concat());
+    let run = |extra: &[&str]| gemm_values(&scratch, &[&base[..], extra].concat());
     assert_bits(&run(&[]), &[1.0], "sequential");
     assert_bits(&run(&["--fma"]), &[1.0], "fma");
     // Chunks of 2: (1e8 + 1) = 1e8 and (-1e8 + 1) = -1e8, whose sum is 0.
@@ -189,7 +114,7 @@ fn gemm_fp32_sum_order_matters() {
     assert_bits(&run(&["--transpose-b"]), &[1.0], "transpose-b");
 
     // Kahan summation recovers the eight ones that a plain binary32 sum onto 1e8 loses.
-    let scratch = Scratch::new("order-kahan");
+    let scratch = Scratch::new("gemm-cli", "order-kahan");
     let mut a = vec![1.0f32; 9];
     a[0] = 1e8;
     scratch.write_f32("a.f32", &a);
@@ -198,21 +123,21 @@ fn gemm_fp32_sum_order_matters() {
         "--a", "a.f32", "--b", "b.f32", "--m", "1", "--k", "9", "--n", "1", "--mul", "fp32",
         "--add", "fp32",
     ];
-    let run = |extra: &[&str]| scratch.gemm_values(&[&base[..], extra].concat());
+    let run = |extra: &[&str]| gemm_values(&scratch, &[&base[..], extra].concat());
     assert_bits(&run(&[]), &[1e8], "sequential");
     assert_bits(&run(&["--compensated"]), &[100_000_008.0], "compensated");
 }
 
 #[test]
 fn gemm_fp16_sums_stall_unless_blocked_into_fp32() {
-    let scratch = Scratch::new("fp16-stall");
+    let scratch = Scratch::new("gemm-cli", "fp16-stall");
     scratch.write_f32("a.f32", &[1.0; 4096]);
     scratch.write_f32("b.f32", &[1.0; 4096]);
     let base = [
         "--a", "a.f32", "--b", "b.f32", "--m", "1", "--k", "4096", "--n", "1", "--mul", "fp16",
         "--add", "fp16",
     ];
-    let run = |extra: &[&str]| scratch.gemm_values(&[&base[..], extra].concat());
+    let run = |extra: &[&str]| gemm_values(&scratch, &[&base[..], extra].concat());
     // 2048 + 1 ties to the even 2048 in fp16.
     assert_bits(&run(&[]), &[2048.0], "sequential");
     assert_bits(
@@ -233,7 +158,7 @@ struct Case {
 
 #[test]
 fn gemm_e4m3_fp16_matches_the_reference() {
-    let scratch = Scratch::new("reference");
+    let scratch = Scratch::new("gemm-cli", "reference");
     let (batch, m, k, n) = (2, 3, 37, 4);
     let a = values(batch * m * k, 1);
     let b = values(batch * k * n, 2);
@@ -340,7 +265,7 @@ fn gemm_e4m3_fp16_matches_the_reference() {
     ];
     let mut outputs: Vec<Vec<f32>> = Vec::new();
     for Case { options, spec } in &cases {
-        let got = scratch.gemm_values(&[&sizes[..], options].concat());
+        let got = gemm_values(&scratch, &[&sizes[..], options].concat());
         let expected = reference(&a, &b, spec).unwrap();
         assert_bits(&got, &expected, &format!("{options:?}"));
         assert!(got.iter().all(|value| value.is_finite()), "{options:?}");
@@ -354,7 +279,7 @@ fn gemm_e4m3_fp16_matches_the_reference() {
 
 #[test]
 fn gemm_batches_with_npy_input_and_output() {
-    let scratch = Scratch::new("npy");
+    let scratch = Scratch::new("gemm-cli", "npy");
     // Batch 0: A = [[1, 2, 3], [4, 5, 6]], B = [[1, 0], [0, 1], [1, 1]];
     // batch 1: A = -A of batch 0 halved, B = 2 everywhere.
     let a = [
@@ -368,12 +293,16 @@ fn gemm_batches_with_npy_input_and_output() {
         "--a", "a.npy", "--b", "b.f32", "--m", "2", "--k", "3", "--n", "2", "--mul", "fp32",
         "--add", "fp32",
     ];
-    success(&scratch.gemm(&[&base[..], &["--batch", "2"]].concat(), "c.npy"));
+    silent_success(&gemm(
+        &scratch,
+        &[&base[..], &["--batch", "2"]].concat(),
+        "c.npy",
+    ));
     let (header, got) = read_npy(&scratch.file("c.npy"));
     assert!(header.contains("'shape': (2, 2, 2)"), "{header}");
     assert_bits(&got, &expected, "batch 2");
     assert_bits(
-        &scratch.gemm_values(&[&base[..], &["--batch", "2"]].concat()),
+        &gemm_values(&scratch, &[&base[..], &["--batch", "2"]].concat()),
         &expected,
         "batch 2 .f32",
     );
@@ -386,11 +315,15 @@ fn gemm_batches_with_npy_input_and_output() {
         "--a", "a1.npy", "--b", "b1.npy", "--m", "2", "--k", "3", "--n", "2", "--mul", "fp32",
         "--add", "fp32",
     ];
-    success(&scratch.gemm(&one, "c1.npy"));
+    silent_success(&gemm(&scratch, &one, "c1.npy"));
     let (header, got) = read_npy(&scratch.file("c1.npy"));
     assert!(header.contains("'shape': (2, 2)"), "{header}");
     assert_bits(&got, &expected[..4], "one batch");
-    success(&scratch.gemm(&[&one[..], &["--batch", "1"]].concat(), "c1.npy"));
+    silent_success(&gemm(
+        &scratch,
+        &[&one[..], &["--batch", "1"]].concat(),
+        "c1.npy",
+    ));
     let (header, got) = read_npy(&scratch.file("c1.npy"));
     assert!(header.contains("'shape': (1, 2, 2)"), "{header}");
     assert_bits(&got, &expected[..4], "--batch 1");
@@ -398,33 +331,36 @@ fn gemm_batches_with_npy_input_and_output() {
 
 #[test]
 fn gemm_stochastic_rounding_is_reproducible_per_seed() {
-    let scratch = Scratch::new("stochastic");
+    let scratch = Scratch::new("gemm-cli", "stochastic");
     let (m, k, n) = (4, 16, 8);
     let a = values(m * k, 3);
     let b = values(k * n, 4);
     scratch.write_f32("a.f32", &a);
     scratch.write_f32("b.f32", &b);
     let run = |seed: &str| {
-        scratch.gemm_values(&[
-            "--a",
-            "a.f32",
-            "--b",
-            "b.f32",
-            "--m",
-            "4",
-            "--k",
-            "16",
-            "--n",
-            "8",
-            "--mul",
-            "e4m3",
-            "--add",
-            "e5m2",
-            "--rounding",
-            "stochastic",
-            "--seed",
-            seed,
-        ])
+        gemm_values(
+            &scratch,
+            &[
+                "--a",
+                "a.f32",
+                "--b",
+                "b.f32",
+                "--m",
+                "4",
+                "--k",
+                "16",
+                "--n",
+                "8",
+                "--mul",
+                "e4m3",
+                "--add",
+                "e5m2",
+                "--rounding",
+                "stochastic",
+                "--seed",
+                seed,
+            ],
+        )
     };
     let first = run("42");
     assert_bits(&run("42"), &first, "same seed");
@@ -442,7 +378,7 @@ fn gemm_stochastic_rounding_is_reproducible_per_seed() {
 
 #[test]
 fn bad_gemm_input_is_rejected_without_output() {
-    let scratch = Scratch::new("bad");
+    let scratch = Scratch::new("gemm-cli", "bad");
     scratch.write_f32("a.f32", &[1.0; 6]);
     scratch.write_f32("b.f32", &[1.0; 6]);
     scratch.write_f32("b5.f32", &[1.0; 5]);
@@ -600,7 +536,7 @@ fn bad_gemm_input_is_rejected_without_output() {
             .iter()
             .flat_map(|(key, value)| std::iter::once(*key).chain(*value))
             .collect();
-        assert_bad_input(&scratch.gemm(&arguments, output), message);
+        assert_bad_input(&gemm(&scratch, &arguments, output), message);
         assert_eq!(
             scratch.entries(),
             before,
@@ -612,7 +548,7 @@ fn bad_gemm_input_is_rejected_without_output() {
         "--a", "a.f32", "--b", "b.f32", "--m", "2", "--k", "3", "--n", "2", "--mul", "e4m3",
         "--add", "fp16",
     ];
-    success(&scratch.gemm(&arguments, "out.npy"));
+    silent_success(&gemm(&scratch, &arguments, "out.npy"));
 }
 
 /// The options of `lowp gemm` that take no value.
@@ -620,11 +556,12 @@ const FLAGS: [&str; 4] = ["--fma", "--compensated", "--transpose-a", "--transpos
 
 #[test]
 fn failed_gemm_keeps_an_existing_output() {
-    let scratch = Scratch::new("keep");
+    let scratch = Scratch::new("gemm-cli", "keep");
     scratch.write_f32("a.f32", &[1.0; 6]);
     scratch.write_f32("b.f32", &[1.0; 5]);
     fs::write(scratch.file("out.f32"), b"keep").unwrap();
-    let run = scratch.gemm(
+    let run = gemm(
+        &scratch,
         &[
             "--a", "a.f32", "--b", "b.f32", "--m", "2", "--k", "3", "--n", "2", "--mul", "fp32",
             "--add", "fp32",
@@ -638,7 +575,7 @@ fn failed_gemm_keeps_an_existing_output() {
 
 #[test]
 fn gemm_usage_errors_exit_2_without_output() {
-    let scratch = Scratch::new("usage");
+    let scratch = Scratch::new("gemm-cli", "usage");
     scratch.write_f32("a.f32", &[1.0; 6]);
     scratch.write_f32("b.f32", &[1.0; 6]);
     let before = scratch.entries();
@@ -655,7 +592,7 @@ fn gemm_usage_errors_exit_2_without_output() {
         &["--frobnicate"],
     ];
     for extra in cases {
-        let output = scratch.gemm(&[&base[..], extra].concat(), "out.f32");
+        let output = gemm(&scratch, &[&base[..], extra].concat(), "out.f32");
         assert_eq!(output.status.code(), Some(2), "{extra:?}");
         assert!(
             String::from_utf8_lossy(&output.stderr).starts_with("error: "),
@@ -667,7 +604,7 @@ fn gemm_usage_errors_exit_2_without_output() {
     for missing in ["--a", "--b", "--m", "--k", "--n", "--mul", "--add"] {
         let position = base.iter().position(|option| *option == missing).unwrap();
         let arguments = [&base[..position], &base[position + 2..]].concat();
-        let output = scratch.gemm(&arguments, "out.f32");
+        let output = gemm(&scratch, &arguments, "out.f32");
         assert_eq!(output.status.code(), Some(2), "without {missing}");
         assert!(String::from_utf8_lossy(&output.stderr).contains(missing));
     }

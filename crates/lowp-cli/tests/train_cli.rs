@@ -1,43 +1,13 @@
 //! End-to-end tests of `lowp train` and `lowp sweep`: outputs, resume bit-identical to an
 //! uninterrupted run, and bad input (one `error:` line, exit status 2, no output written).
 
+mod common;
+
+use common::{Scratch, entries, lowp};
 use lowp_nn::train::checkpoint::Checkpoint;
-use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A scratch directory of one test, removed when dropped.
-struct Scratch {
-    path: PathBuf,
-}
-
-impl Scratch {
-    fn new(test: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("lowp-train-cli-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        Self { path }
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
-
-fn lowp<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lowp"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::path::Path;
+use std::process::Output;
 
 fn succeed(output: Output) -> String {
     assert!(
@@ -50,15 +20,6 @@ fn succeed(output: Output) -> String {
 
 /// A small, fast run: 16 hidden units, batch 64.
 const SMALL: [&str; 5] = ["--hidden", "16", "--batch-size", "64", "--quiet"];
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// The bits of the model parameters and step losses of a checkpoint.
 fn trained_bits(path: &Path) -> Vec<(String, Vec<u32>)> {
@@ -76,7 +37,7 @@ fn trained_bits(path: &Path) -> Vec<(String, Vec<u32>)> {
 
 #[test]
 fn train_writes_the_table_plots_config_and_checkpoint() {
-    let scratch = Scratch::new("outputs");
+    let scratch = Scratch::new("train-cli", "outputs");
     let out = scratch.file("run");
     let stdout = succeed(lowp(
         [
@@ -116,7 +77,7 @@ fn train_writes_the_table_plots_config_and_checkpoint() {
 
 #[test]
 fn resume_continues_bit_identically() {
-    let scratch = Scratch::new("resume");
+    let scratch = Scratch::new("train-cli", "resume");
     let formats = [
         "--epochs",
         "3",
@@ -182,7 +143,7 @@ fn resume_continues_bit_identically() {
 
 #[test]
 fn sweep_compares_format_sets() {
-    let scratch = Scratch::new("sweep");
+    let scratch = Scratch::new("train-cli", "sweep");
     let out = scratch.file("sweep");
     let stdout = succeed(lowp(
         [
@@ -210,7 +171,7 @@ fn sweep_compares_format_sets() {
 
 #[test]
 fn bad_input_is_one_line_exit_2_and_no_output() {
-    let scratch = Scratch::new("bad");
+    let scratch = Scratch::new("train-cli", "bad");
     let out = scratch.file("never");
     let bad_config = scratch.file("bad.toml");
     fs::write(
@@ -304,7 +265,7 @@ fn write_tiny_mnist(dir: &Path) {
 
 #[test]
 fn train_reads_mnist_idx_files() {
-    let scratch = Scratch::new("mnist");
+    let scratch = Scratch::new("train-cli", "mnist");
     let dir = scratch.file("mnist");
     write_tiny_mnist(&dir);
     let out = scratch.file("out");
@@ -330,7 +291,7 @@ fn train_reads_mnist_idx_files() {
 
 #[test]
 fn train_runs_the_character_gpt_on_shakespeare() {
-    let scratch = Scratch::new("gpt");
+    let scratch = Scratch::new("train-cli", "gpt");
     let out = scratch.file("gpt");
     let stdout = succeed(lowp([
         "train",
@@ -378,7 +339,7 @@ fn train_on_wgpu_writes_the_same_checkpoint_as_on_cpu() {
     if !wgpu_available("train_on_wgpu_writes_the_same_checkpoint_as_on_cpu") {
         return;
     }
-    let scratch = Scratch::new("wgpu");
+    let scratch = Scratch::new("train-cli", "wgpu");
     let dir = scratch.file("mnist");
     write_tiny_mnist(&dir);
     let run = |backend: &str| {
