@@ -10,6 +10,9 @@ use lowp_formats::bits::{INF_BITS, QNAN_BITS, QUIET_BIT, SIGN_BIT, pow2};
 use lowp_formats::philox::seed_key;
 use lowp_formats::{FixedPoint, FloatGrid, Rounding, Special};
 
+#[cfg(target_arch = "x86_64")]
+use super::philox_avx512;
+
 const NEAREST: u32 = 0;
 const TOWARD_ZERO: u32 = 1;
 const UP: u32 = 2;
@@ -301,6 +304,8 @@ pub(crate) enum Kernel {
     FixedNearest(FixedNearestKernel),
     /// Stochastic rounding on a float or P3109 grid, with the lean [`stochastic_lane`].
     Stochastic(StochasticKernel),
+    /// Stochastic rounding to fixed point, with the lean [`fixed_stochastic_lane`].
+    FixedStochastic(FixedStochasticKernel),
 }
 
 /// Loop-invariant parameters of stochastic rounding on a grid (the bits of
@@ -308,23 +313,28 @@ pub(crate) enum Kernel {
 /// with at least one free bit below the last mantissa bit and `bits + man <= 30`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StochasticKernel {
-    low_field: u32,
-    /// Normal range: the random word's contribution added below the last kept bit.
-    down_shift: u32,
-    up_shift: u32,
+    /// Pattern of `2^emin`: magnitudes below it take the low-range rounding.
+    min_normal_bits: u32,
+    /// Normal range: keeps the random word's top `bits` bits ...
+    random_mask: u32,
+    /// ... and shifts them right by `32 - (23 - man)`, to just below the last kept bit.
+    addend_shift: u32,
     keep_mask: u32,
     /// Low range (below `2^emin`, one quantum `2^q_low`): `|x| * 2^(bits - q_low)` as two exact
-    /// power-of-two factors, and the quantum.
+    /// power-of-two factors, and the quantum as two normal factors (a subnormal operand costs
+    /// some CPUs a microcode assist in every lane).
     scale_a: f32,
     scale_b: f32,
-    quantum: f32,
+    quantum_a: f32,
+    quantum_b: f32,
     bits: u32,
-    all_ones: u32,
     max_bits: u32,
     overflow_bits: u32,
     infinity_bits: u32,
     zero_sign: u32,
     unsigned: bool,
+    /// Signed, with signed zeros and `overflow == infinity`: three tests fewer.
+    simple: bool,
 }
 
 impl StochasticKernel {
@@ -341,66 +351,152 @@ impl StochasticKernel {
         let shift = 23 - grid.man;
         let scale = bits as i32 - q_low;
         let scale_a = scale.min(127);
+        let quantum_b = if q_low < -126 { -126 } else { 0 };
+        let overflow_bits = special_bits(grid.overflow, grid.max_bits);
+        let infinity_bits = special_bits(grid.infinity, grid.max_bits);
         Some(Self {
-            low_field: (grid.emin + 127) as u32,
-            down_shift: bits.saturating_sub(shift),
-            up_shift: shift.saturating_sub(bits),
+            min_normal_bits: ((grid.emin + 127) as u32) << 23,
+            random_mask: u32::MAX << (32 - bits),
+            addend_shift: 32 - shift,
             keep_mask: !((1u32 << shift) - 1),
             scale_a: f32::from_bits(pow2(scale_a)),
             scale_b: f32::from_bits(pow2(scale - scale_a)),
-            quantum: f32::from_bits(pow2(q_low)),
+            quantum_a: f32::from_bits(pow2(q_low - quantum_b)),
+            quantum_b: f32::from_bits(pow2(quantum_b)),
             bits,
-            all_ones: u32::MAX >> (32 - bits),
             max_bits: grid.max_bits,
-            overflow_bits: special_bits(grid.overflow, grid.max_bits),
-            infinity_bits: special_bits(grid.infinity, grid.max_bits),
+            overflow_bits,
+            infinity_bits,
             zero_sign: if grid.signed_zero { SIGN_BIT } else { 0 },
             unsigned: grid.unsigned,
+            simple: grid.signed_zero && !grid.unsigned && overflow_bits == infinity_bits,
         })
     }
 }
 
-/// Upper bound of the low-range product of [`stochastic_lane`]: `2^30`.
-const LOW_RANGE_LIMIT: f32 = 1_073_741_824.0;
+/// `floor(|x| * scale_a * scale_b)` for the magnitude pattern `u`, exact for `u <= limit_bits`
+/// (the factors are powers of two); larger magnitudes, NaN included, are first lowered to
+/// `limit_bits`. Callers choose `limit_bits` and the factors so that the product stays at or
+/// below `2^30`.
+#[inline(always)]
+fn scaled_magnitude(u: u32, limit_bits: u32, scale_a: f32, scale_b: f32) -> u32 {
+    let product = f32::from_bits(u.min(limit_bits)) * scale_a * scale_b;
+    // SAFETY: `product` is in [0, 2^30] (caller's contract), so it is representable as an i32.
+    unsafe { product.to_int_unchecked::<i32>() as u32 }
+}
 
 /// Stochastic rounding ("stochastic A", §2) on the grid of `k` with random word `word`.
 ///
 /// Normal range (constant shift `s = 23 - man`): with `R` the top `bits` bits of the word,
 /// `floor(v * 2^bits) + R >= 2^bits` holds exactly when adding `R >> (bits - s)` (or
-/// `R << (s - bits)`) to the magnitude's pattern carries past the last kept bit, so the result is
-/// `(u + addend) & keep_mask`. Low range: `t = floor(|x| * 2^(bits - q_low))` is exact in binary32
-/// and fits 30 bits; its top part counts whole quanta, its low `bits` bits are `floor(v * 2^bits)`.
+/// `R << (s - bits)`), which is `(word & top bits) >> (32 - s)`, to the magnitude's pattern
+/// carries past the last kept bit, so the result is `(u + addend) & keep_mask`. Low range:
+/// `t = floor(|x| * 2^(bits - q_low))` is exact in binary32 and at most `2^(man + bits) <= 2^30`
+/// (`2^bits` without subnormals, where `q_low = emin`); its top part counts
+/// whole quanta and its low `bits` bits are `floor(v * 2^bits)`, so `(t + R) >> bits` is the
+/// rounded count of quanta. `SIMPLE` kernels ([`StochasticKernel::simple`]) skip the tests that
+/// cannot change their result: infinity overflows to itself, a zero keeps its sign as every
+/// result does, and no input is out of range for its sign.
 #[inline(always)]
-fn stochastic_lane(k: &StochasticKernel, x: f32, word: u32) -> f32 {
+fn stochastic_lane<const SIMPLE: bool>(k: &StochasticKernel, x: f32, word: u32) -> f32 {
     let bits = x.to_bits();
     let sign = bits & SIGN_BIT;
     let u = bits & !SIGN_BIT;
-    let random = word >> (32 - k.bits);
-    let addend = (random >> k.down_shift) << k.up_shift;
-    let normal = (u + addend) & k.keep_mask;
-    // Below 2^emin the product is exact and under 2^30; other lanes (whose value is not used)
-    // are clamped so the conversion stays in range. `min` also maps NaN to the bound.
-    let product = (f32::from_bits(u) * k.scale_a * k.scale_b).min(LOW_RANGE_LIMIT);
-    // SAFETY: `product` is finite and in [0, 2^30], so it is representable as an i32.
-    let scaled = unsafe { product.to_int_unchecked::<i32>() } as u32;
-    let whole = scaled >> k.bits;
-    let up = (random > k.all_ones - (scaled & k.all_ones)) as u32;
-    let low = ((whole + up) as f32 * k.quantum).to_bits();
-    let rounded = if (u >> 23) < k.low_field { low } else { normal };
+    let normal = (u + ((word & k.random_mask) >> k.addend_shift)) & k.keep_mask;
+    let scaled = scaled_magnitude(u, k.min_normal_bits, k.scale_a, k.scale_b);
+    let quanta = (scaled + (word >> (32 - k.bits))) >> k.bits;
+    let low = (quanta as f32 * k.quantum_a * k.quantum_b).to_bits();
+    let rounded = if u < k.min_normal_bits { low } else { normal };
     let limited = if rounded > k.max_bits {
         k.overflow_bits
     } else {
         rounded
     };
-    let zero = sign & k.zero_sign;
     f32::from_bits(if u > INF_BITS {
         bits | QUIET_BIT
+    } else if SIMPLE {
+        sign | limited
     } else if k.unsigned && sign != 0 && u != 0 {
         QNAN_BITS
     } else if u == INF_BITS {
         sign | k.infinity_bits
     } else if rounded == 0 {
-        zero
+        sign & k.zero_sign
+    } else {
+        sign | limited
+    })
+}
+
+/// Loop-invariant parameters of stochastic rounding to fixed point (the bits of
+/// [`fixed_lane`]`::<STOCHASTIC>`), for quanta `2^q` with `-126 <= q <= 103` and `bits <= 30`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FixedStochasticKernel {
+    /// `q + 150`: the number of discarded significand bits of a normal `x` is
+    /// `q + 150 - field(x)`, clamped to `[0, 23]`.
+    discard_offset: i32,
+    random_mask: u32,
+    /// Pattern of the quantum `2^q`: magnitudes below it take the low-range rounding.
+    quantum_bits: u32,
+    /// `|x| * 2^(bits - q)` as two exact power-of-two factors.
+    scale_a: f32,
+    scale_b: f32,
+    bits: u32,
+    upper: u32,
+    lower: u32,
+}
+
+impl FixedStochasticKernel {
+    pub(crate) fn new(format: &FixedPoint, bits: u32) -> Option<Self> {
+        let q = -format.fl();
+        if !(-126..=103).contains(&q) || !(1..=30).contains(&bits) {
+            return None;
+        }
+        let bounds = FixedKernel::new(format, Rounding::Stochastic { bits });
+        let scale = bits as i32 - q;
+        let scale_a = scale.min(127);
+        Some(Self {
+            discard_offset: q + 150,
+            random_mask: u32::MAX << (32 - bits),
+            quantum_bits: pow2(q),
+            scale_a: f32::from_bits(pow2(scale_a)),
+            scale_b: f32::from_bits(pow2(scale - scale_a)),
+            bits,
+            upper: bounds.upper,
+            lower: bounds.lower,
+        })
+    }
+}
+
+/// Stochastic rounding ("stochastic A", §2) to the fixed-point grid of `k` with random word
+/// `word`.
+///
+/// From `2^q` up, the quantum is `d = clamp(q + 150 - field(x), 0, 23)` bits of the binary32
+/// pattern (0 for values that are already multiples of it, infinity and NaN), and the rounding
+/// is the pattern addition of [`stochastic_lane`] with that per-element shift:
+/// `(u + ((word & top bits) >> (32 - d))) & (!0 << d)`. Below `2^q` the result is `0` or `2^q`:
+/// `t = floor(|x| * 2^(bits - q))` is below `2^bits`, and `(t + R) >> bits` says which. The
+/// result is then clamped to the format's range as in [`fixed_lane`].
+#[inline(always)]
+fn fixed_stochastic_lane(k: &FixedStochasticKernel, x: f32, word: u32) -> f32 {
+    let bits = x.to_bits();
+    let sign = bits & SIGN_BIT;
+    let u = bits & !SIGN_BIT;
+    let discarded = (k.discard_offset - (u >> 23) as i32).clamp(0, 23) as u32;
+    // Two shifts so that `discarded == 0` shifts the random bits out (a shift by 32 is not defined).
+    let addend = ((word & k.random_mask) >> 1) >> (31 - discarded);
+    let normal = (u + addend) & (u32::MAX << discarded);
+    let scaled = scaled_magnitude(u, k.quantum_bits, k.scale_a, k.scale_b);
+    let quanta = (scaled + (word >> (32 - k.bits))) >> k.bits;
+    let low = k.quantum_bits & 0u32.wrapping_sub(quanta);
+    let rounded = if u < k.quantum_bits { low } else { normal };
+    // A bit select, not `if`: LLVM turns a select between two struct fields into a gather.
+    let negative_mask = 0u32.wrapping_sub((sign != 0) as u32);
+    let bound = (k.upper & !negative_mask) | (k.lower & negative_mask);
+    let limited = rounded.min(bound);
+    f32::from_bits(if u > INF_BITS {
+        bits | QUIET_BIT
+    } else if limited == 0 {
+        0
     } else {
         sign | limited
     })
@@ -504,11 +600,25 @@ fn chunk_body<const MODE: u32>(kernel: &Kernel, source: &[f32], target: &mut [f3
                 *y = fixed_nearest_lane(k, *x);
             }
         }
-        Kernel::Stochastic(k) => {
+        Kernel::Stochastic(k) if k.simple => stochastic_map::<true>(k, source, target, words),
+        Kernel::Stochastic(k) => stochastic_map::<false>(k, source, target, words),
+        Kernel::FixedStochastic(k) => {
             for ((x, y), w) in source.iter().zip(target.iter_mut()).zip(words) {
-                *y = stochastic_lane(k, *x, *w);
+                *y = fixed_stochastic_lane(k, *x, *w);
             }
         }
+    }
+}
+
+#[inline(always)]
+fn stochastic_map<const SIMPLE: bool>(
+    k: &StochasticKernel,
+    source: &[f32],
+    target: &mut [f32],
+    words: &[u32],
+) {
+    for ((x, y), w) in source.iter().zip(target.iter_mut()).zip(words) {
+        *y = stochastic_lane::<SIMPLE>(k, *x, *w);
     }
 }
 
@@ -580,7 +690,19 @@ fn chunk_avx512<const MODE: u32>(
     {
         let words = &mut words[..src.len()];
         if MODE == STOCHASTIC {
-            fill_words(seed, first + (block_index * BLOCK) as u64, words);
+            let start = first + (block_index * BLOCK) as u64;
+            if start.is_multiple_of(4) && words.len() == BLOCK {
+                for (i, batch) in words
+                    .chunks_exact_mut(philox_avx512::BATCH_WORDS)
+                    .enumerate()
+                {
+                    let batch_start = start + (i * philox_avx512::BATCH_WORDS) as u64;
+                    // Safe to call: this function is compiled with AVX-512F enabled too.
+                    philox_avx512::fill_batch(seed, batch_start, batch);
+                }
+            } else {
+                fill_words(seed, start, words);
+            }
         }
         if src.len() == BLOCK && (dst.as_ptr() as usize).is_multiple_of(64) {
             // Full, aligned block: compute into an L1-resident buffer and stream it out with
@@ -1002,6 +1124,106 @@ mod tests {
         assert!(
             additive >= 8,
             "only {additive} formats use the additive algorithm"
+        );
+    }
+
+    /// Random words that reach every case of the rounding decision: none or all of the random
+    /// bits set, one bit at either end of the kept bits, and pseudo-random words.
+    fn words() -> Vec<u32> {
+        let mut words = vec![
+            0,
+            1,
+            u32::MAX,
+            0x8000_0000,
+            0x7FFF_FFFF,
+            0x0000_0100,
+            0xFFFF_FE00,
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..9 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            words.push((state >> 32) as u32);
+        }
+        words
+    }
+
+    #[test]
+    fn stochastic_lanes_equal_the_scalar_quantizers() {
+        let specs = [
+            "bf16",
+            "fp16",
+            "e5m2",
+            "e4m3",
+            "e4m3fn",
+            "e4m3fn(saturate=true)",
+            "e5m2(subnormals=false)",
+            "float(exp=2,man=0)",
+            "float(exp=8,man=0)",
+            "float(exp=8,man=22)",
+            "binary8(p=3)",
+            "binary8(p=1,subnormals=false)",
+            "binary8(p=5,signed=false,overflow=saturate_maxfloat2)",
+            "binary(k=16,p=9,signed=false,subnormals=false)",
+            "fixed(wl=8,fl=4)",
+            "fixed(wl=16,fl=8,symmetric=true)",
+            "fixed(wl=12,fl=0,clamp=false)",
+            "fixed(wl=32,fl=126)",
+            "fixed(wl=32,fl=-103,clamp=false)",
+            "fixed(wl=1,fl=3)",
+        ];
+        let inputs = patterns();
+        let words = words();
+        let (mut grids, mut simple, mut fixed) = (0, 0, 0);
+        for spec in specs {
+            let format: Format = spec.parse().unwrap();
+            for bits in [1, 3, 8, 13, format.default_stochastic_bits(), 24, 30] {
+                let mode = Rounding::Stochastic { bits };
+                let quantizer = lowp_formats::Quantizer::new(format, mode, 0).unwrap();
+                let lane: Box<dyn Fn(f32, u32) -> f32> = match format {
+                    Format::Float(_) | Format::P3109(_) => {
+                        let grid = match format {
+                            Format::Float(f) => f.grid(),
+                            Format::P3109(p) => p.grid(),
+                            _ => unreachable!(),
+                        };
+                        let Some(k) = StochasticKernel::new(&grid, bits) else {
+                            continue;
+                        };
+                        grids += 1;
+                        if k.simple {
+                            simple += 1;
+                            Box::new(move |x, w| stochastic_lane::<true>(&k, x, w))
+                        } else {
+                            Box::new(move |x, w| stochastic_lane::<false>(&k, x, w))
+                        }
+                    }
+                    Format::Fixed(f) => {
+                        let Some(k) = FixedStochasticKernel::new(&f, bits) else {
+                            continue;
+                        };
+                        fixed += 1;
+                        Box::new(move |x, w| fixed_stochastic_lane(&k, x, w))
+                    }
+                    _ => unreachable!(),
+                };
+                for &x in &inputs {
+                    for &word in &words {
+                        let want = quantizer.quantize_bits(x, word).unwrap();
+                        let got = lane(f32::from_bits(x), word).to_bits();
+                        assert!(
+                            got == want
+                                || (f32::from_bits(got).is_nan() && f32::from_bits(want).is_nan()),
+                            "{spec} {mode}: {x:#010x} with word {word:#010x} gave {got:#010x}, scalar {want:#010x}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            grids >= 60 && simple >= 20 && fixed >= 30,
+            "{grids} grid, {simple} simple, {fixed} fixed kernels"
         );
     }
 

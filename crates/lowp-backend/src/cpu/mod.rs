@@ -4,6 +4,8 @@ mod fast;
 mod gemm;
 mod movement;
 mod ops;
+#[cfg(target_arch = "x86_64")]
+mod philox_avx512;
 
 use crate::{Backend, BackendError, ConvGeometry, Result, SliceRange};
 use lowp_formats::{BinaryOp, Format, GemmSpec, Quantizer, ReduceOp, UnaryOp};
@@ -264,12 +266,18 @@ fn elementwise(quantizer: &Quantizer, data: &[f32], parallel: bool) -> Result<Ve
     let kernel = match quantizer.format() {
         Format::Float(f) => grid_kernel(f.grid()),
         Format::P3109(p) => grid_kernel(p.grid()),
-        Format::Fixed(f) => (rounding == lowp_formats::Rounding::Nearest)
-            .then(|| fast::FixedNearestKernel::new(f).map(fast::Kernel::FixedNearest))
-            .flatten()
-            .or(Some(fast::Kernel::Fixed(fast::FixedKernel::new(
-                f, rounding,
-            )))),
+        Format::Fixed(f) => match rounding {
+            lowp_formats::Rounding::Nearest => {
+                fast::FixedNearestKernel::new(f).map(fast::Kernel::FixedNearest)
+            }
+            lowp_formats::Rounding::Stochastic { bits } => {
+                fast::FixedStochasticKernel::new(f, bits).map(fast::Kernel::FixedStochastic)
+            }
+            _ => None,
+        }
+        .or(Some(fast::Kernel::Fixed(fast::FixedKernel::new(
+            f, rounding,
+        )))),
         Format::SuperFp(_) | Format::Block(_) => None,
     };
     let mut out = new_output(data.len());
