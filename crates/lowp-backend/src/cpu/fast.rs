@@ -916,8 +916,12 @@ pub(crate) enum StepKernel {
     Nearest(NearestKernel),
     /// Any mode on a float or P3109 grid ([`grid_lane`]); the mode's code.
     Grid(GridKernel, u32),
+    /// Stochastic rounding on a float or P3109 grid ([`stochastic_lane`]).
+    Stochastic(StochasticKernel),
     /// Fixed point ([`fixed_lane`]); the mode's code.
     Fixed(FixedKernel, u32),
+    /// Stochastic rounding to fixed point ([`fixed_stochastic_lane`]).
+    FixedStochastic(FixedStochasticKernel),
     /// The scalar `lowp_formats::gemm::quantize_step` (superfp, block formats, P3109 grids the
     /// lane kernels do not cover).
     Scalar(lowp_formats::Format, Rounding),
@@ -941,12 +945,23 @@ impl StepKernel {
             {
                 return StepKernel::Nearest(k);
             }
+            if let Rounding::Stochastic { bits } = rounding
+                && let Some(k) = StochasticKernel::new(&grid, bits)
+            {
+                return StepKernel::Stochastic(k);
+            }
             if let Some(k) = GridKernel::new(&grid, rounding) {
                 return StepKernel::Grid(k, rounding.code());
             }
         }
         match format {
-            Format::Fixed(f) => StepKernel::Fixed(FixedKernel::new(f, rounding), rounding.code()),
+            Format::Fixed(f) => match rounding {
+                Rounding::Stochastic { bits } => {
+                    FixedStochasticKernel::new(f, bits).map(StepKernel::FixedStochastic)
+                }
+                _ => None,
+            }
+            .unwrap_or_else(|| StepKernel::Fixed(FixedKernel::new(f, rounding), rounding.code())),
             _ => StepKernel::Scalar(*format, rounding),
         }
     }
@@ -956,6 +971,13 @@ impl StepKernel {
 fn grid_lanes<const MODE: u32>(k: &GridKernel, values: &mut [f32], words: &[u32]) {
     for (v, w) in values.iter_mut().zip(words) {
         *v = f32::from_bits(grid_lane::<MODE>(k, v.to_bits(), *w));
+    }
+}
+
+#[inline(always)]
+fn stochastic_lanes<const SIMPLE: bool>(k: &StochasticKernel, values: &mut [f32], words: &[u32]) {
+    for (v, w) in values.iter_mut().zip(words) {
+        *v = stochastic_lane::<SIMPLE>(k, *v, *w);
     }
 }
 
@@ -974,7 +996,14 @@ pub(crate) fn quantize_lanes(kernel: &StepKernel, values: &mut [f32], words: &[u
         StepKernel::Identity => {}
         StepKernel::Nearest(k) => dispatch_nearest!(k, nearest_lanes, k, values),
         StepKernel::Grid(k, mode) => dispatch_mode!(*mode, grid_lanes, k, values, words),
+        StepKernel::Stochastic(k) if k.simple => stochastic_lanes::<true>(k, values, words),
+        StepKernel::Stochastic(k) => stochastic_lanes::<false>(k, values, words),
         StepKernel::Fixed(k, mode) => dispatch_mode!(*mode, fixed_lanes, k, values, words),
+        StepKernel::FixedStochastic(k) => {
+            for (v, w) in values.iter_mut().zip(words) {
+                *v = fixed_stochastic_lane(k, *v, *w);
+            }
+        }
         StepKernel::Scalar(format, rounding) => {
             for (v, w) in values.iter_mut().zip(words) {
                 *v = lowp_formats::gemm::quantize_step(format, *rounding, *v, *w);

@@ -388,7 +388,7 @@ mod x86 {
     use super::*;
 
     macro_rules! isa {
-        ($marker:ident, $features:literal, $tile:ident, $quantize:ident, $words:ident) => {
+        ($marker:ident, $features:literal, $tile:ident, $quantize:ident, $words:ident, $word_lanes:path) => {
             pub(super) struct $marker;
 
             impl Simd for $marker {
@@ -414,7 +414,7 @@ mod x86 {
             #[target_feature(enable = $features)]
             #[inline(never)]
             fn $words(seed: u64, first: u64, k: u32, stream: u32, words: &mut Words) {
-                gemm_word_lanes(seed, first, k, stream, words)
+                $word_lanes(seed, first, k, stream, words)
             }
 
             #[target_feature(enable = $features)]
@@ -429,9 +429,17 @@ mod x86 {
         "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma",
         tile_avx512,
         quantize_row_avx512,
-        words_avx512
+        words_avx512,
+        crate::cpu::philox_avx512::gemm_words
     );
-    isa!(Avx2, "avx2,fma", tile_avx2, quantize_row_avx2, words_avx2);
+    isa!(
+        Avx2,
+        "avx2,fma",
+        tile_avx2,
+        quantize_row_avx2,
+        words_avx2,
+        gemm_word_lanes
+    );
 }
 
 #[inline(always)]

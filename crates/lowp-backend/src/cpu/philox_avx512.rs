@@ -1,5 +1,5 @@
-//! Philox4x32-10 random words of an element-wise quantize (SEMANTICS.md §3), written with
-//! AVX-512 intrinsics: the hot part of stochastic rounding on the CPU.
+//! Philox4x32-10 random words of an element-wise quantize and of the GEMM (SEMANTICS.md §3),
+//! written with AVX-512 intrinsics: the hot part of stochastic rounding on the CPU.
 //!
 //! Each 64-bit lane carries one block's 32-bit state word in its low half; the high half holds
 //! bits that are never read. That makes one round three instructions per state pair:
@@ -15,10 +15,10 @@
 //! shuffles them back every round, about twice the instructions.
 
 use std::arch::x86_64::{
-    __m512i, _mm512_add_epi64, _mm512_mask_blend_epi32, _mm512_mul_epu32, _mm512_set1_epi32,
-    _mm512_set1_epi64, _mm512_setr_epi64, _mm512_setzero_si512, _mm512_slli_epi64,
-    _mm512_srli_epi64, _mm512_storeu_si512, _mm512_ternarylogic_epi64, _mm512_unpackhi_epi64,
-    _mm512_unpacklo_epi64,
+    __m512i, _mm512_add_epi64, _mm512_mask_blend_epi32, _mm512_mul_epu32,
+    _mm512_permutex2var_epi32, _mm512_set1_epi32, _mm512_set1_epi64, _mm512_setr_epi32,
+    _mm512_setr_epi64, _mm512_setzero_si512, _mm512_slli_epi64, _mm512_srli_epi64,
+    _mm512_storeu_si512, _mm512_ternarylogic_epi64, _mm512_unpackhi_epi64, _mm512_unpacklo_epi64,
 };
 
 /// Philox blocks per vector (64-bit lanes of a 512-bit register).
@@ -43,8 +43,6 @@ pub(super) fn fill_batch(seed: u64, first: u64, words: &mut [u32]) {
     assert!(words.len() == BATCH_WORDS && first.is_multiple_of(4));
     let first_block = first >> 2;
     let lane_blocks = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
-    let multiplier0 = _mm512_set1_epi64(0xD251_1F53);
-    let multiplier1 = _mm512_set1_epi64(0xCD9E_8D57);
     let mut c0 = [_mm512_setzero_si512(); VECTORS];
     let mut c1 = [_mm512_setzero_si512(); VECTORS];
     let mut c2 = [_mm512_setzero_si512(); VECTORS];
@@ -55,6 +53,27 @@ pub(super) fn fill_batch(seed: u64, first: u64, words: &mut [u32]) {
         c0[v] = blocks;
         c1[v] = _mm512_srli_epi64::<32>(blocks);
     }
+    rounds(seed, [&mut c0, &mut c1, &mut c2, &mut c3]);
+    let out = words.as_mut_ptr().cast::<__m512i>();
+    for v in 0..VECTORS {
+        // Words 0 and 1 (2 and 3) of each block side by side in its 64-bit lane.
+        let words01 = _mm512_mask_blend_epi32(0xAAAA, c0[v], _mm512_slli_epi64::<32>(c1[v]));
+        let words23 = _mm512_mask_blend_epi32(0xAAAA, c2[v], _mm512_slli_epi64::<32>(c3[v]));
+        // SAFETY: `words` holds BATCH_WORDS = 2 * VECTORS vectors of 16 words; unaligned stores.
+        unsafe {
+            _mm512_storeu_si512(out.add(2 * v), _mm512_unpacklo_epi64(words01, words23));
+            _mm512_storeu_si512(out.add(2 * v + 1), _mm512_unpackhi_epi64(words01, words23));
+        }
+    }
+}
+
+/// The ten Philox4x32-10 rounds with key `(lo32(seed), hi32(seed))` on counters held as
+/// `state[w][v]`: state word `w` of the 8 blocks of vector `v`, in the low halves of the lanes.
+#[target_feature(enable = "avx512f")]
+fn rounds(seed: u64, state: [&mut [__m512i; VECTORS]; 4]) {
+    let [c0, c1, c2, c3] = state;
+    let multiplier0 = _mm512_set1_epi64(0xD251_1F53);
+    let multiplier1 = _mm512_set1_epi64(0xCD9E_8D57);
     let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
     for round in 0..10 {
         if round > 0 {
@@ -73,15 +92,48 @@ pub(super) fn fill_batch(seed: u64, first: u64, words: &mut [u32]) {
             c3[v] = p0;
         }
     }
-    let out = words.as_mut_ptr().cast::<__m512i>();
-    for v in 0..VECTORS {
-        // Words 0 and 1 (2 and 3) of each block side by side in its 64-bit lane.
-        let words01 = _mm512_mask_blend_epi32(0xAAAA, c0[v], _mm512_slli_epi64::<32>(c1[v]));
-        let words23 = _mm512_mask_blend_epi32(0xAAAA, c2[v], _mm512_slli_epi64::<32>(c3[v]));
-        // SAFETY: `words` holds BATCH_WORDS = 2 * VECTORS vectors of 16 words; unaligned stores.
-        unsafe {
-            _mm512_storeu_si512(out.add(2 * v), _mm512_unpacklo_epi64(words01, words23));
-            _mm512_storeu_si512(out.add(2 * v + 1), _mm512_unpackhi_epi64(words01, words23));
+}
+
+/// Output elements per pass of [`gemm_words`]: one block each.
+const GEMM_PASS: usize = BLOCKS_PER_VECTOR * VECTORS;
+
+/// The GEMM random words of `LANES` consecutive output elements (SEMANTICS.md §3):
+/// `words[w][j]` is word `w` of the block with counter `(lo32(first + j), hi32(first + j), k,
+/// stream)` and key `(lo32(seed), hi32(seed))`, the bits of `fast::gemm_word_lanes`.
+/// `LANES` is a multiple of 32.
+#[target_feature(enable = "avx512f")]
+pub(super) fn gemm_words<const LANES: usize>(
+    seed: u64,
+    first: u64,
+    k: u32,
+    stream: u32,
+    words: &mut [[u32; LANES]; 4],
+) {
+    assert!(LANES.is_multiple_of(GEMM_PASS));
+    let lanes = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    // Low halves of two vectors of 64-bit lanes, in order: 16 words.
+    let low_halves = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for pass in 0..LANES / GEMM_PASS {
+        let mut c0 = [_mm512_setzero_si512(); VECTORS];
+        let mut c1 = [_mm512_setzero_si512(); VECTORS];
+        let mut c2 = [_mm512_set1_epi64(i64::from(k)); VECTORS];
+        let mut c3 = [_mm512_set1_epi64(i64::from(stream)); VECTORS];
+        for v in 0..VECTORS {
+            let base = first.wrapping_add((GEMM_PASS * pass + BLOCKS_PER_VECTOR * v) as u64);
+            let outputs = _mm512_add_epi64(_mm512_set1_epi64(base as i64), lanes);
+            c0[v] = outputs;
+            c1[v] = _mm512_srli_epi64::<32>(outputs);
+        }
+        rounds(seed, [&mut c0, &mut c1, &mut c2, &mut c3]);
+        for (word, state) in words.iter_mut().zip([&c0, &c1, &c2, &c3]) {
+            let out = word[GEMM_PASS * pass..].as_mut_ptr().cast::<__m512i>();
+            for pair in 0..VECTORS / 2 {
+                let packed =
+                    _mm512_permutex2var_epi32(state[2 * pair], low_halves, state[2 * pair + 1]);
+                // SAFETY: `word` holds GEMM_PASS words from `GEMM_PASS * pass` (LANES is a
+                // multiple of GEMM_PASS); each store writes 16 of them, unaligned.
+                unsafe { _mm512_storeu_si512(out.add(pair), packed) };
+            }
         }
     }
 }
@@ -116,6 +168,34 @@ mod tests {
                         *word,
                         elementwise_word(seed, index),
                         "seed {seed} element {index}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemm_words_equal_the_scalar_words() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            println!("SKIP: no AVX-512");
+            return;
+        }
+        let mut words = [[0u32; 64]; 4];
+        for (seed, first, k, stream) in [
+            (0u64, 0u64, 0u32, 1u32),
+            (0xDEAD_BEEF, 0xFFFF_FFF0, 17, 3),
+            (u64::MAX, 123_456_789_012, u32::MAX, 1),
+            (42, u64::MAX - 40, 5, 2),
+        ] {
+            // SAFETY: the CPU supports AVX-512F (checked above).
+            unsafe { gemm_words(seed, first, k, stream, &mut words) };
+            for j in 0..64 {
+                let want =
+                    lowp_formats::gemm::gemm_words(seed, first.wrapping_add(j as u64), k, stream);
+                for (w, lane) in words.iter().enumerate() {
+                    assert_eq!(
+                        lane[j], want[w],
+                        "{seed} {first} {k} {stream} lane {j} word {w}"
                     );
                 }
             }
