@@ -36,6 +36,8 @@ pub mod kernels;
 pub use lowp_backend::kernel_params as params;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod cublas;
+#[cfg(not(target_arch = "wasm32"))]
 mod device;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod gemm;
@@ -44,5 +46,7 @@ pub mod movement;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ops;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use cublas::{CublasAcceleration, FastMode};
 #[cfg(not(target_arch = "wasm32"))]
 pub use device::{CudaBackend, CudaBuffer};
