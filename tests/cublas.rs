@@ -11,9 +11,12 @@
 use lowp::backend::{Backend, BackendError, CpuBackend};
 use lowp::formats::gemm::{Accumulation, GemmSpec};
 use lowp::formats::{Format, Quantizer, Rounding};
+use lowp::nn::functional::qlinear;
+use lowp::nn::{Cast, Mac, QAffineFormats};
+use lowp::tensor::{Device, Tensor};
 use lowp_cuda::cublas::{CublasCompute, CublasRoute, CublasType};
 use lowp_cuda::{CublasAcceleration, CudaBackend, FastMode};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 fn required() -> bool {
     std::env::var("LOWP_REQUIRE")
@@ -25,10 +28,10 @@ fn required() -> bool {
 /// is the backend's), or `None` after printing `SKIP` when CUDA is unavailable and not required.
 fn backend_with(
     acceleration: CublasAcceleration,
-) -> Option<(&'static CudaBackend, MutexGuard<'static, ()>)> {
-    static BACKEND: OnceLock<Result<CudaBackend, BackendError>> = OnceLock::new();
+) -> Option<(&'static Arc<CudaBackend>, MutexGuard<'static, ()>)> {
+    static BACKEND: OnceLock<Result<Arc<CudaBackend>, BackendError>> = OnceLock::new();
     static SETTING: Mutex<()> = Mutex::new(());
-    let backend = match BACKEND.get_or_init(CudaBackend::new) {
+    let backend = match BACKEND.get_or_init(|| CudaBackend::new().map(Arc::new)) {
         Ok(backend) => backend,
         Err(BackendError::Unavailable { reason, .. }) if !required() => {
             println!("SKIP: cuda: {reason}");
@@ -198,7 +201,7 @@ fn native_gemms_take_cublas_within_the_bound_of_their_formats() {
             let a = values(a_len, 1, spec.mul);
             let b = values(b_len, 2, spec.mul);
             let before = backend.cublas_gemms();
-            let fast = run(backend, &a, &b, &spec);
+            let fast = run(backend.as_ref(), &a, &b, &spec);
             assert_eq!(
                 backend.cublas_gemms(),
                 before + 1,
@@ -290,7 +293,7 @@ fn inputs_are_rounded_to_nearest_even_on_the_way_to_cublas() {
         let mut spec = GemmSpec::new(1, m, 1, 1, format(mul), format(add));
         spec.fma = true;
         let before = backend.cublas_gemms();
-        let stored = run(backend, &a, &[1.0], &spec);
+        let stored = run(backend.as_ref(), &a, &[1.0], &spec);
         assert_eq!(backend.cublas_gemms(), before + 1);
         let quantizer = Quantizer::nearest(format(mul));
         for (x, got) in a.iter().zip(stored) {
@@ -362,7 +365,7 @@ fn other_gemms_fall_back_to_the_bit_exact_kernel() {
         let a = values(a_len, 3, format("fp32"));
         let b = values(b_len, 4, format("fp32"));
         let before = backend.cublas_gemms();
-        let got = run(backend, &a, &b, &spec);
+        let got = run(backend.as_ref(), &a, &b, &spec);
         assert_eq!(
             backend.cublas_gemms(),
             before,
@@ -388,9 +391,65 @@ fn the_fast_path_is_off_unless_enabled() {
     let a = values(a_len, 5, format("fp16"));
     let b = values(b_len, 6, format("fp16"));
     let before = backend.cublas_gemms();
-    let got = run(backend, &a, &b, &spec);
+    let got = run(backend.as_ref(), &a, &b, &spec);
     assert_eq!(backend.cublas_gemms(), before);
     let expected = run(&CpuBackend::new(), &a, &b, &spec);
     let bits = |values: &[f32]| values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&got), bits(&expected));
+}
+
+/// A Q-layer on a CUDA device with the fast path on: `qlinear` with fused fp16 GEMMs runs its
+/// forward GEMM and both backward GEMMs through cuBLAS, and its output stays within the bound
+/// of the fp16 formats from the CPU's.
+#[test]
+fn q_layers_on_a_cuda_device_use_the_fast_path() {
+    let Some((backend, _setting)) = backend_with(CublasAcceleration {
+        enabled: true,
+        fast_mode: None,
+    }) else {
+        return;
+    };
+    let formats = QAffineFormats {
+        fwd_mac: Some(Mac::Fma(format("fp16"))),
+        bwd_mac: Some(Mac::Fma(format("fp16"))),
+        fwd_rnd: Rounding::Nearest,
+        bwd_rnd: Rounding::Nearest,
+        input_quant: Some(Cast::nearest(format("fp16"))),
+        weight_quant: Some(Cast::nearest(format("fp16"))),
+        ..QAffineFormats::default()
+    };
+    let (batch, inputs, outputs) = (6, 41, 9);
+    let x_values = values(batch * inputs, 7, format("fp16"));
+    let w_values = values(outputs * inputs, 8, format("fp16"));
+    let forward = |device: &Device| {
+        let x = Tensor::var(&x_values, &[batch, inputs], device).expect("x");
+        let w = Tensor::var(&w_values, &[outputs, inputs], device).expect("w");
+        let y = qlinear(&x, &w, None, &formats).expect("qlinear");
+        y.sum_all().expect("sum").backward().expect("backward");
+        y.to_vec().expect("y")
+    };
+    let before = backend.cublas_gemms();
+    let fast = forward(&Device::Cuda(backend.clone()));
+    assert!(
+        backend.cublas_gemms() >= before + 3,
+        "forward and backward GEMMs did not all run through cuBLAS ({} of 3)",
+        backend.cublas_gemms() - before
+    );
+    let exact = forward(&Device::cpu());
+    let mut spec = GemmSpec::new(1, batch, inputs, outputs, format("fp16"), format("fp16"));
+    spec.fma = true;
+    for i in 0..batch {
+        for j in 0..outputs {
+            let magnitude: f64 = (0..inputs)
+                .map(|l| (x_values[i * inputs + l] as f64 * w_values[j * inputs + l] as f64).abs())
+                .sum();
+            let (got, expected) = (fast[i * outputs + j], exact[i * outputs + j]);
+            let error = (got as f64 - expected as f64).abs();
+            let limit = bound(&spec, magnitude, 0.0);
+            assert!(
+                error <= limit,
+                "y[{i}][{j}] = {got} on cuBLAS, {expected} bit-exact: |error| {error:e} > {limit:e}"
+            );
+        }
+    }
 }
