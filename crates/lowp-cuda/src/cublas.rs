@@ -213,6 +213,59 @@ pub(crate) struct CublasState {
 /// A 16-bit device array for cuBLAS.
 type Half = CudaSlice<u16>;
 
+/// An input of a cuBLAS call: the backend's binary32 values, or a 16-bit array.
+#[derive(Clone, Copy)]
+enum Operand<'a> {
+    Wide(&'a CudaSlice<u32>),
+    Narrow(&'a Half),
+}
+
+impl Operand<'_> {
+    fn device_ptr<'s>(
+        &'s self,
+        stream: &'s cudarc::driver::CudaStream,
+    ) -> (u64, cudarc::driver::SyncOnDrop<'s>) {
+        match self {
+            Operand::Wide(slice) => slice.device_ptr(stream),
+            Operand::Narrow(slice) => slice.device_ptr(stream),
+        }
+    }
+}
+
+/// An owned array in cuBLAS's storage: binary32 or 16-bit.
+#[derive(Debug)]
+enum Stored {
+    Wide(CudaSlice<u32>),
+    Narrow(Half),
+}
+
+impl Stored {
+    fn operand(&self) -> Operand<'_> {
+        match self {
+            Stored::Wide(slice) => Operand::Wide(slice),
+            Stored::Narrow(slice) => Operand::Narrow(slice),
+        }
+    }
+}
+
+/// A native GEMM's A, B and C in the types cuBLAS reads and writes, from
+/// [`CudaBackend::cublas_operands`], for [`CudaBackend::cublas_native`].
+#[derive(Debug)]
+pub struct CublasOperands {
+    spec: GemmSpec,
+    route: CublasRoute,
+    a: Stored,
+    b: Stored,
+    c: Stored,
+}
+
+impl CublasOperands {
+    /// The route the operands are stored for.
+    pub fn route(&self) -> CublasRoute {
+        self.route
+    }
+}
+
 impl CudaBackend {
     /// Turns the cuBLAS fast path on or off for every later [`lowp_backend::Backend::qgemm`] on
     /// this backend. Enabling loads libcublas (`libcublas.so.13`, found on `LD_LIBRARY_PATH`) and
@@ -273,11 +326,7 @@ impl CudaBackend {
         b: &CudaBuffer,
         spec: &GemmSpec,
     ) -> Option<Result<CudaBuffer>> {
-        let (blas, route) = {
-            let state = self.cublas_state();
-            let state = state.as_ref()?;
-            (state.blas.clone(), CublasRoute::of(spec, state.fast_mode)?)
-        };
+        let (blas, route) = self.cublas_plan(spec)?;
         let result = self.cublas_gemm(&blas, route, a, b, spec);
         if result.is_ok() {
             self.cublas_count().fetch_add(1, Ordering::Relaxed);
@@ -285,9 +334,15 @@ impl CudaBackend {
         Some(result)
     }
 
-    /// `C = A · B` for every batch entry by `cublasGemmStridedBatchedEx`. cuBLAS is
-    /// column-major: a row-major M×N matrix C is the column-major N×M matrix Cᵀ = Bᵀ·Aᵀ, so
-    /// cuBLAS multiplies B (first operand, transposed when `transpose_b`) by A.
+    /// The handle and route of `spec` when the fast path is enabled and the spec is native.
+    fn cublas_plan(&self, spec: &GemmSpec) -> Option<(Arc<CudaBlas>, CublasRoute)> {
+        let state = self.cublas_state();
+        let state = state.as_ref()?;
+        Some((state.blas.clone(), CublasRoute::of(spec, state.fast_mode)?))
+    }
+
+    /// The fast path: A and B converted to the route's input type (binary32 is used as it is),
+    /// the cuBLAS call, and a binary16 C widened to binary32.
     fn cublas_gemm(
         &self,
         blas: &CudaBlas,
@@ -297,13 +352,118 @@ impl CudaBackend {
         spec: &GemmSpec,
     ) -> Result<CudaBuffer> {
         let (_, _, c_len) = spec.sizes();
-        let a16 = self.narrow(a, route.inputs)?;
-        let b16 = self.narrow(b, route.inputs)?;
+        let a16 = self.narrow(&a.slice, a.len, route.inputs)?;
+        let b16 = self.narrow(&b.slice, b.len, route.inputs)?;
         let mut output = self.storage_uninit(c_len)?;
-        let mut c16: Option<Half> = match route.output {
-            CublasType::F32 => None,
-            _ => Some(alloc_u16(self, c_len)?),
+        match route.output {
+            CublasType::F32 => {
+                let a = a16
+                    .as_ref()
+                    .map_or(Operand::Wide(&a.slice), Operand::Narrow);
+                let b = b16
+                    .as_ref()
+                    .map_or(Operand::Wide(&b.slice), Operand::Narrow);
+                self.launch_cublas(blas, route, spec, a, b, &mut output.slice)?;
+            }
+            _ => {
+                let mut c16 = alloc_u16(self, c_len)?;
+                let a = a16
+                    .as_ref()
+                    .map_or(Operand::Wide(&a.slice), Operand::Narrow);
+                let b = b16
+                    .as_ref()
+                    .map_or(Operand::Wide(&b.slice), Operand::Narrow);
+                self.launch_cublas(blas, route, spec, a, b, &mut c16)?;
+                self.convert("half_to_float", &c16, &mut output.slice, c_len)?;
+            }
+        }
+        Ok(output)
+    }
+
+    /// A native GEMM's operands already in the types cuBLAS reads and writes (A and B converted
+    /// as the fast path converts them, C uninitialised in the route's output type), to time
+    /// [`CudaBackend::cublas_native`] against the fast path. `Unavailable` when the fast path is
+    /// off or `spec` is not native.
+    pub fn cublas_operands(
+        &self,
+        a: &CudaBuffer,
+        b: &CudaBuffer,
+        spec: &GemmSpec,
+    ) -> Result<CublasOperands> {
+        spec.validate()?;
+        let (a_len, b_len, c_len) = spec.sizes();
+        if a.len != a_len || b.len != b_len {
+            return Err(lowp_backend::BackendError::Shape(format!(
+                "gemm {}×{}×{}×{}: A needs {a_len} values (has {}), B needs {b_len} (has {})",
+                spec.batch, spec.m, spec.k, spec.n, a.len, b.len
+            )));
+        }
+        let (_, route) = self.cublas_plan(spec).ok_or_else(|| {
+            unavailable("cuBLAS operands: the fast path is off or the GEMM is not native")
+        })?;
+        let stored = |buffer: &CudaBuffer| -> Result<Stored> {
+            Ok(
+                match self.narrow(&buffer.slice, buffer.len, route.inputs)? {
+                    Some(half) => Stored::Narrow(half),
+                    None => Stored::Wide(
+                        self.stream()
+                            .clone_dtod(&buffer.slice)
+                            .map_err(device_error)?,
+                    ),
+                },
+            )
         };
+        let c = match route.output {
+            CublasType::F32 => Stored::Wide(self.storage_uninit(c_len)?.slice),
+            _ => Stored::Narrow(alloc_u16(self, c_len)?),
+        };
+        Ok(CublasOperands {
+            spec: *spec,
+            route,
+            a: stored(a)?,
+            b: stored(b)?,
+            c,
+        })
+    }
+
+    /// The bare cuBLAS call on `operands` (no conversion): what calling cuBLAS natively costs.
+    /// C is left in `operands` in the route's output type. `Unavailable` when the fast path is
+    /// off.
+    pub fn cublas_native(&self, operands: &mut CublasOperands) -> Result<()> {
+        let state = self.cublas_state();
+        let blas = state
+            .as_ref()
+            .ok_or_else(|| unavailable("cuBLAS native GEMM: the fast path is off"))?
+            .blas
+            .clone();
+        drop(state);
+        let CublasOperands {
+            spec,
+            route,
+            a,
+            b,
+            c,
+        } = operands;
+        match c {
+            Stored::Wide(c) => self.launch_cublas(&blas, *route, spec, a.operand(), b.operand(), c),
+            Stored::Narrow(c) => {
+                self.launch_cublas(&blas, *route, spec, a.operand(), b.operand(), c)
+            }
+        }
+    }
+
+    /// `C = A · B` for every batch entry by one `cublasGemmStridedBatchedEx`. cuBLAS is
+    /// column-major: a row-major M×N matrix C is the column-major N×M matrix Cᵀ = Bᵀ·Aᵀ, so
+    /// cuBLAS multiplies B (first operand, transposed when `transpose_b`) by A.
+    fn launch_cublas<C>(
+        &self,
+        blas: &CudaBlas,
+        route: CublasRoute,
+        spec: &GemmSpec,
+        a: Operand<'_>,
+        b: Operand<'_>,
+        c: &mut CudaSlice<C>,
+    ) -> Result<()> {
         let (m, k, n) = (spec.m as i32, spec.k as i32, spec.n as i32);
         let operation = |transposed: bool| {
             if transposed {
@@ -329,67 +489,58 @@ impl CudaBackend {
             ),
         };
         let stream = self.stream();
-        let (a_ptr, a_sync) = match &a16 {
-            Some(half) => half.device_ptr(stream),
-            None => a.slice.device_ptr(stream),
-        };
-        let (b_ptr, b_sync) = match &b16 {
-            Some(half) => half.device_ptr(stream),
-            None => b.slice.device_ptr(stream),
-        };
-        let (c_ptr, c_sync) = match &mut c16 {
-            Some(half) => half.device_ptr_mut(stream),
-            None => output.slice.device_ptr_mut(stream),
-        };
-        // SAFETY: the pointers are the backend's live buffers of batch·K·N (B), batch·M·K (A)
-        // and batch·M·N (C) elements of the stated types on the handle's stream; the strides and
+        let (a_ptr, a_sync) = a.device_ptr(stream);
+        let (b_ptr, b_sync) = b.device_ptr(stream);
+        let (c_ptr, c_sync) = c.device_ptr_mut(stream);
+        // SAFETY: the pointers are live device arrays of batch·K·N (B), batch·M·K (A) and
+        // batch·M·N (C) elements of the route's types on the handle's stream; the strides and
         // leading dimensions describe exactly those arrays; alpha and beta are host values of
-        // the compute type's scalar type (binary16 for `16F`, binary32 otherwise).
-        unsafe {
-            cudarc::cublas::result::gemm_strided_batched_ex(
-                *blas.handle(),
-                operation(spec.transpose_b),
-                operation(spec.transpose_a),
-                n,
-                m,
-                k,
-                alpha,
-                b_ptr as *const c_void,
-                route.inputs.data_type(),
-                ld_b,
-                i64::from(k) * i64::from(n),
-                a_ptr as *const c_void,
-                route.inputs.data_type(),
-                ld_a,
-                i64::from(m) * i64::from(k),
-                beta,
-                c_ptr as *mut c_void,
-                route.output.data_type(),
-                n,
-                i64::from(m) * i64::from(n),
-                spec.batch as i32,
-                route.compute.compute_type(),
-                cublasGemmAlgo_t::CUBLAS_GEMM_DFALT,
-            )
-        }
-        .map_err(|error| device_error(format!("cublasGemmStridedBatchedEx: {error}")))?;
+        // the compute type's scalar type (binary16 for `16F`, binary32 otherwise). A library
+        // lacking the entry point makes cudarc panic, which becomes `Unavailable`.
+        crate::device::without_panics(|| {
+            unsafe {
+                cudarc::cublas::result::gemm_strided_batched_ex(
+                    *blas.handle(),
+                    operation(spec.transpose_b),
+                    operation(spec.transpose_a),
+                    n,
+                    m,
+                    k,
+                    alpha,
+                    b_ptr as *const c_void,
+                    route.inputs.data_type(),
+                    ld_b,
+                    i64::from(k) * i64::from(n),
+                    a_ptr as *const c_void,
+                    route.inputs.data_type(),
+                    ld_a,
+                    i64::from(m) * i64::from(k),
+                    beta,
+                    c_ptr as *mut c_void,
+                    route.output.data_type(),
+                    n,
+                    i64::from(m) * i64::from(n),
+                    spec.batch as i32,
+                    route.compute.compute_type(),
+                    cublasGemmAlgo_t::CUBLAS_GEMM_DFALT,
+                )
+            }
+            .map_err(|error| device_error(format!("cublasGemmStridedBatchedEx: {error}")))
+        })?;
         drop((a_sync, b_sync, c_sync));
-        if let Some(half) = &c16 {
-            self.convert("half_to_float", half, &mut output.slice, c_len)?;
-        }
-        Ok(output)
+        Ok(())
     }
 
-    /// `buffer` stored as `to` for cuBLAS: `None` for binary32 (used as it is), else a new
-    /// 16-bit array rounded to nearest even.
-    fn narrow(&self, buffer: &CudaBuffer, to: CublasType) -> Result<Option<Half>> {
+    /// `len` values of `source` stored as `to` for cuBLAS: `None` for binary32 (used as it is),
+    /// else a new 16-bit array rounded to nearest even.
+    fn narrow(&self, source: &CudaSlice<u32>, len: usize, to: CublasType) -> Result<Option<Half>> {
         let kernel = match to {
             CublasType::F32 => return Ok(None),
             CublasType::F16 => "to_half",
             CublasType::Bf16 => "to_bfloat16",
         };
-        let mut half = alloc_u16(self, buffer.len)?;
-        self.convert(kernel, &buffer.slice, &mut half, buffer.len)?;
+        let mut half = alloc_u16(self, len)?;
+        self.convert(kernel, source, &mut half, len)?;
         Ok(Some(half))
     }
 
