@@ -16,7 +16,7 @@ use lowp::nn::{Cast, Mac, QAffineFormats};
 use lowp::tensor::{Device, Tensor};
 use lowp_cuda::cublas::{CublasCompute, CublasRoute, CublasType};
 use lowp_cuda::{CublasAcceleration, CudaBackend, FastMode};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 fn required() -> bool {
     std::env::var("LOWP_REQUIRE")
@@ -28,10 +28,10 @@ fn required() -> bool {
 /// is the backend's), or `None` after printing `SKIP` when CUDA is unavailable and not required.
 fn backend_with(
     acceleration: CublasAcceleration,
-) -> Option<(&'static Arc<CudaBackend>, MutexGuard<'static, ()>)> {
-    static BACKEND: OnceLock<Result<Arc<CudaBackend>, BackendError>> = OnceLock::new();
+) -> Option<(&'static CudaBackend, MutexGuard<'static, ()>)> {
+    static BACKEND: OnceLock<Result<CudaBackend, BackendError>> = OnceLock::new();
     static SETTING: Mutex<()> = Mutex::new(());
-    let backend = match BACKEND.get_or_init(|| CudaBackend::new().map(Arc::new)) {
+    let backend = match BACKEND.get_or_init(CudaBackend::new) {
         Ok(backend) => backend,
         Err(BackendError::Unavailable { reason, .. }) if !required() => {
             println!("SKIP: cuda: {reason}");
@@ -201,7 +201,7 @@ fn native_gemms_take_cublas_within_the_bound_of_their_formats() {
             let a = values(a_len, 1, spec.mul);
             let b = values(b_len, 2, spec.mul);
             let before = backend.cublas_gemms();
-            let fast = run(backend.as_ref(), &a, &b, &spec);
+            let fast = run(backend, &a, &b, &spec);
             assert_eq!(
                 backend.cublas_gemms(),
                 before + 1,
@@ -293,7 +293,7 @@ fn inputs_are_rounded_to_nearest_even_on_the_way_to_cublas() {
         let mut spec = GemmSpec::new(1, m, 1, 1, format(mul), format(add));
         spec.fma = true;
         let before = backend.cublas_gemms();
-        let stored = run(backend.as_ref(), &a, &[1.0], &spec);
+        let stored = run(backend, &a, &[1.0], &spec);
         assert_eq!(backend.cublas_gemms(), before + 1);
         let quantizer = Quantizer::nearest(format(mul));
         for (x, got) in a.iter().zip(stored) {
@@ -365,7 +365,7 @@ fn other_gemms_fall_back_to_the_bit_exact_kernel() {
         let a = values(a_len, 3, format("fp32"));
         let b = values(b_len, 4, format("fp32"));
         let before = backend.cublas_gemms();
-        let got = run(backend.as_ref(), &a, &b, &spec);
+        let got = run(backend, &a, &b, &spec);
         assert_eq!(
             backend.cublas_gemms(),
             before,
@@ -391,23 +391,31 @@ fn the_fast_path_is_off_unless_enabled() {
     let a = values(a_len, 5, format("fp16"));
     let b = values(b_len, 6, format("fp16"));
     let before = backend.cublas_gemms();
-    let got = run(backend.as_ref(), &a, &b, &spec);
+    let got = run(backend, &a, &b, &spec);
     assert_eq!(backend.cublas_gemms(), before);
     let expected = run(&CpuBackend::new(), &a, &b, &spec);
     let bits = |values: &[f32]| values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&got), bits(&expected));
 }
 
-/// A Q-layer on a CUDA device with the fast path on: `qlinear` with fused fp16 GEMMs runs its
-/// forward GEMM and both backward GEMMs through cuBLAS, and its output stays within the bound
-/// of the fp16 formats from the CPU's.
+/// A Q-layer on a CUDA device opened with the fast path on (`Device::cuda_with_cublas`):
+/// `qlinear` with fused fp16 GEMMs runs its forward GEMM and both backward GEMMs through cuBLAS,
+/// and its output stays within the bound of the fp16 formats from the CPU's.
 #[test]
 fn q_layers_on_a_cuda_device_use_the_fast_path() {
-    let Some((backend, _setting)) = backend_with(CublasAcceleration {
+    let device = match Device::cuda_with_cublas(CublasAcceleration {
         enabled: true,
         fast_mode: None,
-    }) else {
-        return;
+    }) {
+        Ok(device) => device,
+        Err(error) if !required() => {
+            println!("SKIP: cuda with cuBLAS: {error}");
+            return;
+        }
+        Err(error) => panic!("cuda with cuBLAS is required (LOWP_REQUIRE) but failed: {error}"),
+    };
+    let Device::Cuda(backend) = &device else {
+        panic!("Device::cuda_with_cublas opened {}", device.name());
     };
     let formats = QAffineFormats {
         fwd_mac: Some(Mac::Fma(format("fp16"))),
@@ -429,7 +437,7 @@ fn q_layers_on_a_cuda_device_use_the_fast_path() {
         y.to_vec().expect("y")
     };
     let before = backend.cublas_gemms();
-    let fast = forward(&Device::Cuda(backend.clone()));
+    let fast = forward(&device);
     assert!(
         backend.cublas_gemms() >= before + 3,
         "forward and backward GEMMs did not all run through cuBLAS ({} of 3)",
@@ -452,4 +460,98 @@ fn q_layers_on_a_cuda_device_use_the_fast_path() {
             );
         }
     }
+}
+
+/// Set in the child process of [`enabling_without_libcublas_is_a_clean_error`].
+const WITHOUT_CUBLAS: &str = "LOWP_CUBLAS_HIDDEN_CHILD";
+
+/// Without libcublas, enabling the fast path is a clean `Unavailable` that names libcublas (no
+/// panic), the setting stays off and a native GEMM runs the bit-exact kernel. The test runs
+/// itself again with `LD_LIBRARY_PATH` minus every folder holding a `libcublas.so*`; where the
+/// library stays loadable all the same (the loader's cache lists it), the child prints SKIP.
+#[test]
+fn enabling_without_libcublas_is_a_clean_error() {
+    if std::env::var_os(WITHOUT_CUBLAS).is_some() {
+        let backend = CudaBackend::new().expect("the child's CUDA backend");
+        let acceleration = CublasAcceleration {
+            enabled: true,
+            fast_mode: None,
+        };
+        match backend.set_cublas_acceleration(acceleration) {
+            Ok(()) => println!("CHILD-SKIP: libcublas is still loadable"),
+            Err(BackendError::Unavailable {
+                backend: name,
+                reason,
+            }) => {
+                assert_eq!(name, "cuda");
+                assert!(reason.contains("libcublas"), "{reason}");
+                assert_eq!(backend.cublas_acceleration(), CublasAcceleration::default());
+                let mut spec = GemmSpec::new(2, 5, 7, 3, format("fp16"), format("fp32"));
+                spec.fma = true;
+                assert_eq!(backend.cublas_route(&spec), None);
+                let (a_len, b_len, _) = spec.sizes();
+                let a = values(a_len, 9, format("fp16"));
+                let b = values(b_len, 10, format("fp16"));
+                let got = run(&backend, &a, &b, &spec);
+                let expected = run(&CpuBackend::new(), &a, &b, &spec);
+                let bits = |values: &[f32]| values.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&expected));
+                assert_eq!(backend.cublas_gemms(), 0);
+                println!("CHILD-OK: {reason}");
+            }
+            Err(error) => panic!("expected Unavailable, got {error}"),
+        }
+        return;
+    }
+    if let Err(error) = CudaBackend::new() {
+        assert!(
+            !required(),
+            "the cuda backend is required (LOWP_REQUIRE) but failed: {error}"
+        );
+        println!("SKIP: cuda: {error}");
+        return;
+    }
+    let path = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();
+    let holds_cublas = |dir: &std::path::Path| {
+        std::fs::read_dir(dir).is_ok_and(|entries| {
+            entries.flatten().any(|entry| {
+                entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("libcublas.so")
+            })
+        })
+    };
+    let kept: Vec<_> = std::env::split_paths(&path)
+        .filter(|dir| !holds_cublas(dir))
+        .collect();
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "enabling_without_libcublas_is_a_clean_error",
+            "--nocapture",
+        ])
+        .env(WITHOUT_CUBLAS, "1")
+        .env(
+            "LD_LIBRARY_PATH",
+            std::env::join_paths(kept).expect("a path list"),
+        )
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
+    let cached = std::process::Command::new("ldconfig")
+        .arg("-p")
+        .output()
+        .is_ok_and(|listing| String::from_utf8_lossy(&listing.stdout).contains("libcublas.so"));
+    if cached {
+        assert!(
+            stdout.contains("CHILD-OK") || stdout.contains("CHILD-SKIP"),
+            "{stdout}"
+        );
+    } else {
+        assert!(stdout.contains("CHILD-OK"), "{stdout}");
+    }
+    println!("{stdout}");
 }

@@ -488,6 +488,9 @@ impl CudaBackend {
                 (&zero_f32 as *const f32).cast(),
             ),
         };
+        // cuBLAS runs on the thread's current context: make it this backend's (another thread, or
+        // a device other than 0).
+        self.context().bind_to_thread().map_err(device_error)?;
         let stream = self.stream();
         let (a_ptr, a_sync) = a.device_ptr(stream);
         let (b_ptr, b_sync) = b.device_ptr(stream);
