@@ -620,6 +620,18 @@ pub fn run(
             mean_throughput(prepared.train.len(), &history)
         )?;
     }
+    #[cfg(feature = "cuda")]
+    if let Device::Cuda(cuda) = &prepared.device
+        && cublas.cublas
+    {
+        // Training's MAC formats are separate products (`MUL:ADD`), which the fast path does
+        // not cover (it needs fused GEMMs): say how many GEMMs it took.
+        writeln!(
+            out,
+            "cuBLAS fast path: {} GEMMs ran through cuBLAS (not bit-exact); the others, every non-fused GEMM included, ran the bit-exact kernel",
+            cuda.cublas_gemms()
+        )?;
+    }
     writeln!(out, "outputs in {}", args.out.display())?;
     Ok(())
 }
