@@ -12,15 +12,20 @@
 #      epochs of `lowp --backend cuda train`;
 #   3. `lowp bench --backend cuda --json` (quantize on 16M elements, a device-to-device `copy` row
 #      giving the memory bandwidth, qgemm 256³ to 1024³ in every bench configuration and 4096³
-#      e4m3-mul/fp16-add separate) and `lowp bench --backend wgpu --json` (small sizes).
+#      e4m3-mul/fp16-add separate) and `lowp bench --backend wgpu --json` (small sizes);
+#   4. the cuBLAS fast path (not bit-exact, docs/api.md): its tests (tests/cublas.rs, with
+#      LOWP_REQUIRE=cuda, so libcublas must load) and `lowp --backend cuda --cublas bench --json
+#      --ops qgemm --gemm-sizes 4096`: per cuBLAS route (fp32, fp32 with fast mode tf32/bf16/f16,
+#      fp16/fp32, fp16/fp16, bf16/fp32) a `qgemm_cublas` row (lowp's qgemm through the fast path,
+#      conversions included) and a `cublas_native` row (the bare cuBLAS call), at 4096³.
 # It is sized to finish in well under 8 minutes on an H100.
 #
 # The GPU machine has no Rust toolchain and no network, so the binaries are built here, in
 # release with `--features cuda,wgpu`, and travel in the repo-ignored folder `.gpu-bin`:
 #
 #   1. here, once per change:   scripts/gpu-check.sh prepare
-#        builds `lowp` and the test binaries `backends`, `cuda_conformance`, `layers` and
-#        `training` into .gpu-bin/
+#        builds `lowp` and the test binaries `backends`, `cuda_conformance`, `layers`,
+#        `training` and `cublas` into .gpu-bin/
 #        (stripped; CARGO_TARGET_DIR as in .ci/run), adds /.gpu-bin/, /.gl/, /.nvrtc/ and /.whl/
 #        to git's info/exclude, and
 #        downloads the Vulkan/EGL loader packages into .gl/ (the device README's "Headless
@@ -37,6 +42,15 @@
 # ) or a carried wheel in `.whl/` (nvidia_cuda_nvrtc-13.0.88-*.whl, unpacked to /tmp). Both
 # carried forms are large (the wheel is 58 MB), so carry them only when the image lacks NVRTC,
 # and mind the device tool's 64 MiB limit on what travels.
+#
+# cuBLAS on the GPU machine: libcublas.so.13 (with libcublasLt.so.13 beside it) is searched like
+# NVRTC: the loader's cache, /usr/local/cuda*/lib64, the Python package nvidia-cublas
+# (site-packages/nvidia/cu13/lib; the device image has it, with PyTorch cu130, and CUDA's
+# toolkit), or a carried `.cublas/` made here by
+#   python3 -m pip install --target .cublas nvidia-cublas==13.0.2.14
+# (CUDA 13.0 update 2, like NVRTC 13.0.88). That wheel is far larger than the 64 MiB a call can
+# carry, so `prepare` does not fetch it: the image's own copy is the way. Without libcublas only
+# the cuBLAS steps fail, with a message saying so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -46,7 +60,7 @@ exclude() {
     local pattern file
     file=$(git rev-parse --git-path info/exclude)
     mkdir -p "$(dirname "$file")"
-    for pattern in /.gpu-bin/ /.gl/ /.nvrtc/ /.whl/; do
+    for pattern in /.gpu-bin/ /.gl/ /.nvrtc/ /.whl/ /.cublas/; do
         grep -qxF "$pattern" "$file" 2>/dev/null || echo "$pattern" >>"$file"
     done
 }
@@ -55,7 +69,8 @@ build_binaries() {
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lowp-target}"
     cargo build --release -p lowp-cli --features lowp-cli/cuda,lowp-cli/wgpu
     cargo test --release --no-run --features cuda,wgpu --test backends --test cuda_conformance \
-        --test layers --test training --message-format=json >"$CARGO_TARGET_DIR/gpu-check-tests.json"
+        --test layers --test training --test cublas --message-format=json \
+        >"$CARGO_TARGET_DIR/gpu-check-tests.json"
     mkdir -p "$BIN"
     cp "$CARGO_TARGET_DIR/release/lowp" "$BIN/lowp"
     python3 - "$CARGO_TARGET_DIR/gpu-check-tests.json" "$BIN" <<'EOF'
@@ -64,7 +79,7 @@ for line in open(sys.argv[1]):
     message = json.loads(line)
     if message.get("reason") == "compiler-artifact" and message.get("executable"):
         name = message["target"]["name"]
-        if name in ("backends", "cuda_conformance", "layers", "training"):
+        if name in ("backends", "cuda_conformance", "layers", "training", "cublas"):
             shutil.copy(message["executable"], f"{sys.argv[2]}/{name}")
 EOF
     strip "$BIN"/* 2>/dev/null || true
@@ -149,6 +164,29 @@ if [ "$NVRTC_DIR" != "(ldconfig)" ]; then
     export LD_LIBRARY_PATH="$NVRTC_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 note "NVRTC: $NVRTC_DIR"
+# libcublas for the cuBLAS fast path (see the header): the loader's cache, CUDA's folders, the
+# Python package, or a carried .cublas/.
+find_cublas() {
+    if ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.13'; then
+        echo "(ldconfig)"
+        return
+    fi
+    local dir
+    for dir in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+        [ -e "$dir/libcublas.so.13" ] && echo "$dir" && return
+    done
+    dir=$(python3 -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13", "lib"))' 2>/dev/null || true)
+    [ -n "$dir" ] && [ -e "$dir/libcublas.so.13" ] && echo "$dir" && return
+    [ -e "$ROOT/.cublas/nvidia/cu13/lib/libcublas.so.13" ] && echo "$ROOT/.cublas/nvidia/cu13/lib" && return
+    echo ""
+}
+CUBLAS_DIR=$(find_cublas)
+if [ -z "$CUBLAS_DIR" ]; then
+    note "no libcublas.so.13 found: the cuBLAS steps will fail (see the header of this script)"
+elif [ "$CUBLAS_DIR" != "(ldconfig)" ]; then
+    export LD_LIBRARY_PATH="$CUBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+note "cuBLAS: ${CUBLAS_DIR:-none}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$SUMMARY" || true
 # The carried binaries were linked on Debian 12 and need glibc 2.35 or newer.
 note "$(ldd --version 2>&1 | head -n 1)"
@@ -187,6 +225,8 @@ step layers "$BIN/layers" --test-threads 4
 step training "$BIN/training"
 step train-cuda sh -c "\"$BIN/lowp\" --backend cuda train --quiet --epochs 3 --out \"$OUTDIR/train-cuda\""
 step bench-cuda sh -c "\"$BIN/lowp\" --backend cuda bench --json --n 16777216 --gemm-sizes 256,512,1024,4096 >\"$OUTDIR/bench-cuda.json\""
+step cublas-test "$BIN/cublas" --nocapture
+step bench-cublas sh -c "\"$BIN/lowp\" --backend cuda --cublas bench --json --ops qgemm --gemm-sizes 4096 >\"$OUTDIR/bench-cublas.json\""
 step bench-wgpu sh -c "\"$BIN/lowp\" --backend wgpu bench --json --n 4194304 --gemm-sizes 256,512 >\"$OUTDIR/bench-wgpu.json\""
 if [ -s "$OUTDIR/bench-cuda.json" ]; then
     python3 - "$OUTDIR/bench-cuda.json" <<'EOF' | tee -a "$SUMMARY"
@@ -198,6 +238,19 @@ for row in json.load(open(sys.argv[1])):
         print(f"cuda quantize {row['format']:>18} {row['rounding']:>12}: {row['ns_per_element']:.4f} ns/element")
     else:
         print(f"cuda qgemm {row['m']}^3 {row['mul']}/{row['add']} {row['mode']}: {row['ns_per_mac'] * 1e3:.3f} ps/MAC")
+EOF
+fi
+if [ -s "$OUTDIR/bench-cublas.json" ]; then
+    python3 - "$OUTDIR/bench-cublas.json" <<'EOF' | tee -a "$SUMMARY"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+key = lambda r: (r["mul"], r["add"], r["mode"], r["m"])
+native = {key(r): r for r in rows if r["op"] == "cublas_native"}
+tflops = lambda r: 2e-3 / r["ns_per_mac"]
+for row in rows:
+    if row["op"] == "qgemm_cublas":
+        base = native[key(row)]
+        print(f"cuda cuBLAS {row['m']}^3 {row['mul']}/{row['add']} {row['mode']:>13}: fast path {row['ns_per_mac'] * 1e3:.3f} ps/MAC ({tflops(row):.0f} TFLOP/s), native {base['ns_per_mac'] * 1e3:.3f} ps/MAC ({tflops(base):.0f} TFLOP/s), fast path / native time {row['ns_per_mac'] / base['ns_per_mac']:.2f}")
 EOF
 fi
 note "total $((SECONDS - START)) s; status $status"

@@ -176,7 +176,9 @@ pub fn quantize_rows(n: usize) -> crate::backend::Result<Vec<BenchRow>> {
 /// One measured quantized GEMM configuration (one JSON row of `lowp bench --json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct QgemmRow {
-    /// The operation: `qgemm`, or `matmul_f32` for the plain binary32 reference loop.
+    /// The operation: `qgemm`, or `matmul_f32` for the plain binary32 reference loop; on CUDA with
+    /// `--cublas` also `qgemm_cublas` (qgemm through the non-bit-exact cuBLAS fast path) and
+    /// `cublas_native` (the bare cuBLAS call).
     pub op: &'static str,
     /// The backend's name.
     pub backend: String,
@@ -184,7 +186,9 @@ pub struct QgemmRow {
     pub mul: String,
     /// SPEC of the accumulation format.
     pub add: String,
-    /// `separate` (`acc = Qadd(acc + Qmul(a·b))`) or `fma` (`acc = Qadd(fma(a, b, acc))`).
+    /// `separate` (`acc = Qadd(acc + Qmul(a·b))`) or `fma` (`acc = Qadd(fma(a, b, acc))`); the
+    /// cuBLAS rows of the CUDA bench (`qgemm_cublas`, `cublas_native`) add their fast mode:
+    /// `fma fast-tf32`, `fma fast-bf16`, `fma fast-f16`.
     pub mode: &'static str,
     /// Rows of A and C.
     pub m: usize,
@@ -430,7 +434,7 @@ pub mod cuda {
     };
     use crate::backend::{Backend, Result};
     use crate::formats::{Format, Quantizer, Rounding};
-    use lowp_cuda::{CudaBackend, CudaBuffer};
+    use lowp_cuda::{CublasAcceleration, CudaBackend, FastMode};
     use std::time::Instant;
 
     /// Sizes from which only the first configuration of [`QGEMM_BENCH_CONFIGS`] (e4m3 products,
@@ -439,10 +443,10 @@ pub mod cuda {
 
     /// The best of `repetitions` calls of `operation` after one warm-up, each followed by a
     /// device synchronisation, in seconds.
-    fn best_time(
+    fn best_time<T>(
         backend: &CudaBackend,
         repetitions: usize,
-        operation: impl Fn() -> Result<CudaBuffer>,
+        mut operation: impl FnMut() -> Result<T>,
     ) -> Result<f64> {
         drop(operation()?);
         backend.synchronize()?;
@@ -521,6 +525,83 @@ pub mod cuda {
                     threads: 0,
                     ns_per_mac: seconds * 1e9 / (size * size * size).max(1) as f64,
                 });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The cuBLAS fast path's bench configurations `(mul, add, fast mode)`, all fused and
+    /// round-to-nearest: every route of `lowp_cuda::cublas` (tf32/fp32 is fp32/fp32 with fast
+    /// mode tf32).
+    pub const CUBLAS_BENCH_CONFIGS: [(&str, &str, Option<FastMode>); 7] = [
+        ("fp32", "fp32", None),
+        ("fp32", "fp32", Some(FastMode::Tf32)),
+        ("fp32", "fp32", Some(FastMode::Bf16)),
+        ("fp32", "fp32", Some(FastMode::F16)),
+        ("fp16", "fp32", None),
+        ("fp16", "fp16", None),
+        ("bf16", "fp32", None),
+    ];
+
+    /// The `mode` of a cuBLAS row: `fma`, or `fma fast-MODE` with a fast mode.
+    fn cublas_mode(fast_mode: Option<FastMode>) -> &'static str {
+        match fast_mode {
+            None => "fma",
+            Some(FastMode::F16) => "fma fast-f16",
+            Some(FastMode::Bf16) => "fma fast-bf16",
+            Some(FastMode::Tf32) => "fma fast-tf32",
+        }
+    }
+
+    /// The cuBLAS rows at `size³` for each of `sizes`, for every configuration of
+    /// [`CUBLAS_BENCH_CONFIGS`]: `qgemm_cublas`, lowp's qgemm through the fast path (input
+    /// conversions, the cuBLAS call, widening a binary16 C), and `cublas_native`, the bare cuBLAS
+    /// call on operands already in its types (what a program calling cuBLAS itself pays). Timed
+    /// like the qgemm rows; the backend's cuBLAS setting is restored afterwards. Needs libcublas
+    /// (`Unavailable` without it).
+    pub fn cublas_rows(backend: &CudaBackend, sizes: &[usize]) -> Result<Vec<QgemmRow>> {
+        let setting = backend.cublas_acceleration();
+        let rows = cublas_rows_with(backend, sizes);
+        backend.set_cublas_acceleration(setting)?;
+        rows
+    }
+
+    fn cublas_rows_with(backend: &CudaBackend, sizes: &[usize]) -> Result<Vec<QgemmRow>> {
+        let mut rows = Vec::new();
+        for &size in sizes {
+            let a = backend.upload(&gemm_bench_input(size * size, 1))?;
+            let b = backend.upload(&gemm_bench_input(size * size, 2))?;
+            for (mul, add, fast_mode) in CUBLAS_BENCH_CONFIGS {
+                backend.set_cublas_acceleration(CublasAcceleration {
+                    enabled: true,
+                    fast_mode,
+                })?;
+                let spec = qgemm_bench_spec(size, mul, add, true)?;
+                let before = backend.cublas_gemms();
+                let fast = best_time(backend, 5, || backend.qgemm(&a, &b, &spec))?;
+                if backend.cublas_gemms() == before {
+                    return Err(crate::backend::BackendError::Device {
+                        backend: "cuda",
+                        message: format!("{mul}/{add} fma did not take the cuBLAS fast path"),
+                    });
+                }
+                let mut operands = backend.cublas_operands(&a, &b, &spec)?;
+                let native = best_time(backend, 5, || backend.cublas_native(&mut operands))?;
+                let macs = (size * size * size).max(1) as f64;
+                for (op, seconds) in [("qgemm_cublas", fast), ("cublas_native", native)] {
+                    rows.push(QgemmRow {
+                        op,
+                        backend: "cuda".to_string(),
+                        mul: mul.to_string(),
+                        add: add.to_string(),
+                        mode: cublas_mode(fast_mode),
+                        m: size,
+                        k: size,
+                        n: size,
+                        threads: 0,
+                        ns_per_mac: seconds * 1e9 / macs,
+                    });
+                }
             }
         }
         Ok(rows)

@@ -16,14 +16,15 @@ pub enum Ops {
     Qgemm,
 }
 
-/// Checks the options, opens the backend `B` and measures its rows of `lowp::bench` (quantize on
-/// `n` elements, qgemm at each of `gemm_sizes`; see [`CliBackend`]), then prints them as tables,
-/// or with `json` as one JSON array.
+/// Checks the options, opens the backend `B` (with the cuBLAS fast path as `cublas` asks) and
+/// measures its rows of `lowp::bench` (quantize on `n` elements, qgemm at each of `gemm_sizes`;
+/// see [`CliBackend`]), then prints them as tables, or with `json` as one JSON array.
 pub fn run<B: CliBackend>(
     n: usize,
     gemm_sizes: &[usize],
     ops: Ops,
     json: bool,
+    cublas: &crate::backends::CublasArgs,
     out: &mut impl Write,
 ) -> Result<()> {
     ensure!(n > 0, "--n must be at least 1");
@@ -31,7 +32,7 @@ pub fn run<B: CliBackend>(
         gemm_sizes.iter().all(|&size| (1..=8192).contains(&size)),
         "--gemm-sizes must be between 1 and 8192"
     );
-    let backend = crate::backends::open::<B>()?;
+    let backend = crate::backends::open::<B>(cublas)?;
     let quantize = match ops {
         Ops::All | Ops::Quantize => backend.quantize_rows(n)?,
         Ops::Qgemm => Vec::new(),

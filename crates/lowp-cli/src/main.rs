@@ -15,7 +15,9 @@
 //! The global `--backend cpu|wgpu|cuda` picks the backend quantize, gemm, conformance and bench run
 //! on (`wgpu` with the `wgpu` feature, on by default; `cuda` with the `cuda` feature); each command
 //! is generic over
-//! [`lowp::backend::Backend`] and the name is dispatched once, in [`run`].
+//! [`lowp::backend::Backend`] and the name is dispatched once, in [`run`]. With `--backend cuda`,
+//! `--cublas [--fast-mode f16|bf16|tf32]` runs the GEMMs cuBLAS covers through cuBLAS (not
+//! bit-exact; docs/api.md).
 //! Bad input gives one line `error: ...` on stderr and exit status 2; no output file is left.
 
 mod backends;
@@ -53,6 +55,9 @@ struct Cli {
     /// default) or `cuda` (NVIDIA GPUs through NVRTC; built with the `cuda` feature).
     #[arg(long, global = true, value_name = "NAME", default_value = "cpu")]
     backend: String,
+    /// The CUDA backend's cuBLAS fast path (not bit-exact).
+    #[command(flatten)]
+    cublas: backends::CublasArgs,
     /// What to do.
     #[command(subcommand)]
     command: Command,
@@ -134,11 +139,15 @@ fn main() -> ExitCode {
 /// Runs `cli` on the backend it names, printing to `out`.
 fn run(cli: &Cli, out: &mut impl Write) -> Result<ExitCode> {
     match cli.backend.as_str() {
-        CpuBackend::NAME => execute::<CpuBackend>(&cli.command, out),
+        CpuBackend::NAME => execute::<CpuBackend>(&cli.command, &cli.cublas, out),
         #[cfg(feature = "wgpu")]
-        lowp_wgpu::WgpuBackend::NAME => execute::<lowp_wgpu::WgpuBackend>(&cli.command, out),
+        lowp_wgpu::WgpuBackend::NAME => {
+            execute::<lowp_wgpu::WgpuBackend>(&cli.command, &cli.cublas, out)
+        }
         #[cfg(feature = "cuda")]
-        lowp_cuda::CudaBackend::NAME => execute::<lowp_cuda::CudaBackend>(&cli.command, out),
+        lowp_cuda::CudaBackend::NAME => {
+            execute::<lowp_cuda::CudaBackend>(&cli.command, &cli.cublas, out)
+        }
         other => bail!(
             "unknown backend '{other}'; available backends: {}",
             backends::AVAILABLE.join(", ")
@@ -149,16 +158,20 @@ fn run(cli: &Cli, out: &mut impl Write) -> Result<ExitCode> {
 /// Runs `command` on the backend `B`, printing to `out`. The backend is only opened by the
 /// commands that compute (not by `formats` and `show`), so a backend that cannot run here fails
 /// those commands with `backend NAME is unavailable: ...`, before any output file is written.
-fn execute<B: CliBackend>(command: &Command, out: &mut impl Write) -> Result<ExitCode> {
+fn execute<B: CliBackend>(
+    command: &Command,
+    cublas: &backends::CublasArgs,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     match command {
         Command::Formats => out.write_all(describe::formats()?.as_bytes())?,
         Command::Show { spec } => {
             out.write_all(describe::show(&spec.parse::<Format>()?)?.as_bytes())?
         }
-        Command::Quantize(args) => quantize::run(&backends::open::<B>()?, args)?,
-        Command::Gemm(args) => gemm::run(&backends::open::<B>()?, args)?,
+        Command::Quantize(args) => quantize::run(&backends::open::<B>(cublas)?, args)?,
+        Command::Gemm(args) => gemm::run(&backends::open::<B>(cublas)?, args)?,
         Command::Conformance { manifest, verbose } => {
-            if !conformance::run(&backends::open::<B>()?, manifest, *verbose, out)? {
+            if !conformance::run(&backends::open::<B>(cublas)?, manifest, *verbose, out)? {
                 return Ok(ExitCode::from(EXIT_FAILED));
             }
         }
@@ -167,9 +180,9 @@ fn execute<B: CliBackend>(command: &Command, out: &mut impl Write) -> Result<Exi
             n,
             gemm_sizes,
             ops,
-        } => bench::run::<B>(*n, gemm_sizes, *ops, *json, out)?,
-        Command::Train(args) => train::run(B::NAME, args, out)?,
-        Command::Sweep(args) => sweep::run(B::NAME, args, out)?,
+        } => bench::run::<B>(*n, gemm_sizes, *ops, *json, cublas, out)?,
+        Command::Train(args) => train::run(B::NAME, cublas, args, out)?,
+        Command::Sweep(args) => sweep::run(B::NAME, cublas, args, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

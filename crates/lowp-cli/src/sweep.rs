@@ -2,6 +2,7 @@
 //! format sets and compare: a table of final accuracy, loss and time, and one plot with every
 //! run's curves.
 
+use crate::backends::CublasArgs;
 use crate::table::{Align, render};
 use crate::train::{TrainOptions, curve_panels, device, mean_throughput, prepare, train_epochs};
 use anyhow::{Result, bail};
@@ -48,8 +49,14 @@ struct SweepRow {
     history: Vec<EpochRecord>,
 }
 
-/// Runs `lowp sweep` on the backend called `backend`, printing the table to `out`.
-pub fn run(backend: &str, args: &SweepArgs, out: &mut impl Write) -> Result<()> {
+/// Runs `lowp sweep` on the backend called `backend` (with the cuBLAS fast path as `cublas`
+/// asks), printing the table to `out`.
+pub fn run(
+    backend: &str,
+    cublas: &CublasArgs,
+    args: &SweepArgs,
+    out: &mut impl Write,
+) -> Result<()> {
     if args.options.sets_formats() {
         bail!("lowp sweep takes its formats from --formats only");
     }
@@ -58,7 +65,7 @@ pub fn run(backend: &str, args: &SweepArgs, out: &mut impl Write) -> Result<()> 
     for entry in &entries {
         let formats = FormatsConfig::from_sweep_entry(entry)?;
         let spec = args.options.with_formats(&formats)?;
-        prepared.push((entry.clone(), prepare(spec, device(backend)?)?));
+        prepared.push((entry.clone(), prepare(spec, device(backend, cublas)?)?));
     }
     let mut rows = Vec::new();
     for (entry, run) in &prepared {

@@ -5,6 +5,7 @@
 //! Every option is checked, the data loaded and the model built before anything is written, so
 //! bad input leaves no output behind.
 
+use crate::backends::CublasArgs;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -310,8 +311,12 @@ pub struct Prepared {
     pub device: Device,
 }
 
-/// Opens the device called `backend`.
-pub fn device(backend: &str) -> Result<Device> {
+/// Opens the device called `backend`, on cuda with the cuBLAS fast path as `cublas` asks (an
+/// error for the other backends).
+pub fn device(backend: &str, cublas: &CublasArgs) -> Result<Device> {
+    if backend != "cuda" {
+        cublas.reject_on(backend)?;
+    }
     match backend {
         "cpu" => Ok(Device::cpu()),
         #[cfg(feature = "wgpu")]
@@ -319,9 +324,8 @@ pub fn device(backend: &str) -> Result<Device> {
             Device::wgpu().map_err(|error| anyhow::anyhow!("backend wgpu is unavailable: {error}"))
         }
         #[cfg(feature = "cuda")]
-        "cuda" => {
-            Device::cuda().map_err(|error| anyhow::anyhow!("backend cuda is unavailable: {error}"))
-        }
+        "cuda" => Device::cuda_with_cublas(cublas.acceleration())
+            .map_err(|error| anyhow::anyhow!("backend cuda is unavailable: {error}")),
         other => bail!("training does not run on backend '{other}'"),
     }
 }
@@ -524,8 +528,14 @@ pub fn curve_panels(runs: &[(String, Vec<EpochRecord>)]) -> Vec<Panel> {
     ]
 }
 
-/// Runs `lowp train` on the backend called `backend`, printing the summary to `out`.
-pub fn run(backend: &str, args: &TrainArgs, out: &mut impl Write) -> Result<()> {
+/// Runs `lowp train` on the backend called `backend` (with the cuBLAS fast path as `cublas`
+/// asks), printing the summary to `out`.
+pub fn run(
+    backend: &str,
+    cublas: &CublasArgs,
+    args: &TrainArgs,
+    out: &mut impl Write,
+) -> Result<()> {
     let (spec, checkpoint) = match &args.resume {
         Some(path) => {
             if args.options.any_set() {
@@ -548,7 +558,7 @@ pub fn run(backend: &str, args: &TrainArgs, out: &mut impl Write) -> Result<()> 
         .unwrap_or(spec.run.epochs)
         .min(spec.run.epochs);
     let spec_json = serde_json::to_string_pretty(&spec)?;
-    let prepared = prepare(spec, device(backend)?)?;
+    let prepared = prepare(spec, device(backend, cublas)?)?;
     let mut trainer = Trainer::new(
         prepared.model.as_ref(),
         prepared.spec.run.clone(),
@@ -608,6 +618,18 @@ pub fn run(backend: &str, args: &TrainArgs, out: &mut impl Write) -> Result<()> 
             last.epoch,
             started.elapsed().as_secs_f64(),
             mean_throughput(prepared.train.len(), &history)
+        )?;
+    }
+    #[cfg(feature = "cuda")]
+    if let Device::Cuda(cuda) = &prepared.device
+        && cublas.cublas
+    {
+        // Training's MAC formats are separate products (`MUL:ADD`), which the fast path does
+        // not cover (it needs fused GEMMs): say how many GEMMs it took.
+        writeln!(
+            out,
+            "cuBLAS fast path: {} GEMMs ran through cuBLAS (not bit-exact); the others, every non-fused GEMM included, ran the bit-exact kernel",
+            cuda.cublas_gemms()
         )?;
     }
     writeln!(out, "outputs in {}", args.out.display())?;

@@ -439,3 +439,117 @@ fn cuda_without_a_device_is_bad_input_and_leaves_no_output() {
         "backend cuda is unavailable: ",
     );
 }
+
+/// `--cublas` on a backend without the cuBLAS fast path is bad input (no output file), and
+/// `--fast-mode` needs `--cublas`.
+#[test]
+fn cublas_on_other_backends_is_bad_input() {
+    let scratch = Scratch::new("backend-cli", "cublas-elsewhere");
+    let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
+    let output = scratch.file("out.f32");
+    assert_bad_input(
+        &lowp([
+            OsStr::new("--cublas"),
+            "quantize".as_ref(),
+            "--format".as_ref(),
+            "e4m3".as_ref(),
+            "--rounding".as_ref(),
+            "nearest".as_ref(),
+            "--input".as_ref(),
+            input.as_os_str(),
+            "--output".as_ref(),
+            output.as_os_str(),
+        ]),
+        "--cublas needs --backend cuda (backend cpu has no cuBLAS fast path)",
+    );
+    assert_eq!(scratch.entries(), ["in.f32"]);
+    assert_bad_input(
+        &lowp(["bench", "--cublas", "--n", "4"]),
+        "--cublas needs --backend cuda",
+    );
+    assert_bad_input(
+        &lowp(["--cublas", "train", "--epochs", "1"]),
+        "--cublas needs --backend cuda (backend cpu",
+    );
+    let without_cublas = lowp(["--fast-mode", "tf32", "bench", "--n", "4"]);
+    assert_eq!(without_cublas.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&without_cublas.stderr).contains("--cublas"));
+}
+
+/// `lowp --backend cuda --cublas`: a GEMM cuBLAS covers whose sums are exact (small integers) and
+/// one it does not cover (bit-exact kernel) both write the CPU's file; `bench` adds a
+/// `qgemm_cublas` and a `cublas_native` row per cuBLAS configuration.
+#[test]
+fn cublas_on_cuda_writes_exact_gemms_and_benches_against_native_cublas() {
+    if !backend_available("cuda", "cublas_on_cuda_writes_exact_gemms_and_benches") {
+        return;
+    }
+    let scratch = Scratch::new("backend-cli", "cublas-cuda");
+    let (batch, m, k, n) = (2, 5, 7, 3);
+    let integers: Vec<f32> = (0..batch * (m * k + k * n))
+        .map(|i| ((i * 7919) % 9) as f32 - 4.0)
+        .collect();
+    let a = scratch.write_f32("a.f32", &integers[..batch * m * k]);
+    let b = scratch.write_f32("b.f32", &integers[batch * m * k..]);
+    let variants: [&[&str]; 2] = [
+        &["--mul", "fp16", "--add", "fp32", "--fma", "--transpose-b"],
+        &["--mul", "e4m3", "--add", "fp16"],
+    ];
+    for variant in variants {
+        let mut outputs = Vec::new();
+        for backend in [
+            &["--backend", "cpu"][..],
+            &["--backend", "cuda", "--cublas"],
+        ] {
+            let output = scratch.file(&format!("out-{}.f32", backend.len()));
+            let mut args: Vec<&OsStr> = backend.iter().map(OsStr::new).collect();
+            args.extend(["gemm".as_ref(), "--a".as_ref(), a.as_os_str()]);
+            args.extend(["--b".as_ref(), b.as_os_str()]);
+            args.extend(
+                ["--batch", "2", "--m", "5", "--k", "7", "--n", "3"]
+                    .iter()
+                    .map(OsStr::new),
+            );
+            args.extend(variant.iter().map(OsStr::new));
+            args.extend(["--output".as_ref(), output.as_os_str()]);
+            success(&lowp(&args));
+            outputs.push(fs::read(&output).unwrap());
+        }
+        assert_eq!(outputs[0], outputs[1], "{variant:?}");
+    }
+    let json = success(&lowp([
+        "--backend",
+        "cuda",
+        "--cublas",
+        "--fast-mode",
+        "bf16",
+        "bench",
+        "--json",
+        "--ops",
+        "qgemm",
+        "--gemm-sizes",
+        "8",
+    ]));
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let mut ops = std::collections::BTreeMap::<String, usize>::new();
+    let mut modes = std::collections::BTreeSet::new();
+    for row in rows.as_array().unwrap() {
+        *ops.entry(row["op"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        if row["op"] == "cublas_native" {
+            modes.insert(row["mode"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(
+        ops.into_iter().collect::<Vec<_>>(),
+        [
+            ("cublas_native".to_string(), 7),
+            ("qgemm".to_string(), 4),
+            ("qgemm_cublas".to_string(), 7)
+        ]
+    );
+    assert_eq!(
+        modes.into_iter().collect::<Vec<_>>(),
+        ["fma", "fma fast-bf16", "fma fast-f16", "fma fast-tf32"]
+    );
+}

@@ -2,6 +2,7 @@
 //! [`Backend`] implementation (the other op families are in `gemm.rs`, `ops.rs` and
 //! `movement.rs`).
 
+use crate::cublas::CublasState;
 use crate::kernels::{self, Family};
 use crate::params::{
     BlockLayoutParams, BlockParams, DispatchParams, QuantizeParams, QuantizerParams,
@@ -15,7 +16,8 @@ use lowp_formats::{
     BinaryOp, BlockFloatingPoint, Format, FormatError, GemmSpec, Quantizer, ReduceOp, UnaryOp,
 };
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// The backend's name in errors and reports.
 pub(crate) const NAME: &str = "cuda";
@@ -101,11 +103,15 @@ pub struct CudaBackend {
     name: String,
     arch: String,
     modules: Mutex<HashMap<Family, Arc<OnceLock<Arc<Module>>>>>,
+    /// The cuBLAS fast path when enabled (`cublas.rs`).
+    cublas: Mutex<Option<CublasState>>,
+    /// GEMMs that ran through cuBLAS.
+    cublas_gemms: AtomicU64,
 }
 
 /// Runs `open`, turning a panic inside cudarc (e.g. a driver library lacking a symbol) into
 /// [`BackendError::Unavailable`].
-fn without_panics<T>(open: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn without_panics<T>(open: impl FnOnce() -> Result<T>) -> Result<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(open)).unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<String>()
@@ -167,6 +173,8 @@ impl CudaBackend {
                 name,
                 arch: format!("{major}{minor}"),
                 modules: Mutex::new(HashMap::new()),
+                cublas: Mutex::new(None),
+                cublas_gemms: AtomicU64::new(0),
             })
         })
     }
@@ -198,6 +206,18 @@ impl CudaBackend {
             .memcpy_dtod(&buffer.slice, &mut output.slice)
             .map_err(device_error)?;
         Ok(output)
+    }
+
+    /// The cuBLAS fast path's state (`None`: off).
+    pub(crate) fn cublas_state(&self) -> MutexGuard<'_, Option<CublasState>> {
+        self.cublas
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The count behind [`CudaBackend::cublas_gemms`].
+    pub(crate) fn cublas_count(&self) -> &AtomicU64 {
+        &self.cublas_gemms
     }
 
     /// The stream every operation runs on.

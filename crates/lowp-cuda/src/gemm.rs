@@ -105,7 +105,8 @@ pub fn kernel_params(spec: &GemmSpec) -> Result<GemmParams> {
 }
 
 impl CudaBackend {
-    /// [`lowp_backend::Backend::qgemm`]: checks the spec and buffers, then runs the kernel.
+    /// [`lowp_backend::Backend::qgemm`]: checks the spec and buffers, then runs the kernel, or
+    /// cuBLAS when its fast path is enabled and the spec is native (`cublas.rs`).
     pub(crate) fn gemm(
         &self,
         a: &CudaBuffer,
@@ -119,6 +120,11 @@ impl CudaBackend {
                 "gemm {}×{}×{}×{}: A needs {a_len} values (has {}), B needs {b_len} (has {})",
                 spec.batch, spec.m, spec.k, spec.n, a.len, b.len
             )));
+        }
+        if c_len > 0
+            && let Some(result) = self.try_cublas_gemm(a, b, spec)
+        {
+            return result;
         }
         let mut output = self.storage_uninit(c_len)?;
         if c_len == 0 {

@@ -35,17 +35,20 @@ pub enum Family {
     Reduce,
     /// `movement.cu`: permute, expand, slice, concat, gather, scatter_add, im2col, col2im.
     Movement,
+    /// `convert.cu`: binary32 to binary16/bfloat16 storage and back, for the cuBLAS fast path.
+    Convert,
 }
 
 impl Family {
     /// Every family.
-    pub const ALL: [Family; 6] = [
+    pub const ALL: [Family; 7] = [
         Family::Quantize,
         Family::Block,
         Family::Gemm,
         Family::Ops,
         Family::Reduce,
         Family::Movement,
+        Family::Convert,
     ];
 
     /// The family's file name inside `kernels/`.
@@ -57,6 +60,7 @@ impl Family {
             Family::Ops => "ops.cu",
             Family::Reduce => "reduce.cu",
             Family::Movement => "movement.cu",
+            Family::Convert => "convert.cu",
         }
     }
 
@@ -69,6 +73,7 @@ impl Family {
             Family::Ops => include_str!("../../../kernels/ops.cu"),
             Family::Reduce => include_str!("../../../kernels/reduce.cu"),
             Family::Movement => include_str!("../../../kernels/movement.cu"),
+            Family::Convert => include_str!("../../../kernels/convert.cu"),
         }
     }
 
@@ -86,6 +91,7 @@ impl Family {
             Family::Ops => &["unary", "binary", "select_values"],
             Family::Reduce => &["reduce"],
             Family::Movement => &["strided_copy", "scatter_add", "im2col", "col2im"],
+            Family::Convert => &["to_half", "to_bfloat16", "half_to_float"],
         }
     }
 }

@@ -16,6 +16,10 @@
 //! 64-bit indexing, grids split over several launches where CUDA's limits require),
 //! element-wise ops with lowp's portable math, reductions and data movement.
 //!
+//! One optional exception, off by default: the [`cublas`] fast path
+//! ([`CudaBackend::set_cublas_acceleration`], mptorch's `cublas_acceleration`) runs GEMMs whose
+//! formats cuBLAS has through cuBLAS (libcublas loaded at run time), which is **not bit-exact**.
+//!
 //! ```no_run
 //! # #[cfg(not(target_arch = "wasm32"))] {
 //! use lowp_backend::Backend;
@@ -36,6 +40,8 @@ pub mod kernels;
 pub use lowp_backend::kernel_params as params;
 
 #[cfg(not(target_arch = "wasm32"))]
+pub mod cublas;
+#[cfg(not(target_arch = "wasm32"))]
 mod device;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod gemm;
@@ -44,5 +50,7 @@ pub mod movement;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ops;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use cublas::{CublasAcceleration, FastMode};
 #[cfg(not(target_arch = "wasm32"))]
 pub use device::{CudaBackend, CudaBuffer};

@@ -75,6 +75,7 @@ static inline float __fmaf_rn(float a, float b, float c) {
 #include "gemm.cu"
 #include "block.cu"
 #include "quantize.cu"
+#include "convert.cu"
 // ops.cu and reduce.cu compile together with math.cuh (included above).
 #include "ops.cu"
 #include "reduce.cu"

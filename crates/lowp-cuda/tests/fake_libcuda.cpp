@@ -70,6 +70,18 @@ static const Kernel KERNELS[] = {
              block_apply(params, pointer_at<const u32>(p, 1), pointer_at<const u32>(p, 2), pointer_at<u32>(p, 3));
          });
      }},
+    {"to_half", false, [](Dim3Shim g, Dim3Shim b, void** p) {
+         const auto params = value_at<ConvertParams>(p, 0);
+         run_kernel(g, b, false, [&] { to_half(params, pointer_at<const u32>(p, 1), pointer_at<u16>(p, 2)); });
+     }},
+    {"to_bfloat16", false, [](Dim3Shim g, Dim3Shim b, void** p) {
+         const auto params = value_at<ConvertParams>(p, 0);
+         run_kernel(g, b, false, [&] { to_bfloat16(params, pointer_at<const u32>(p, 1), pointer_at<u16>(p, 2)); });
+     }},
+    {"half_to_float", false, [](Dim3Shim g, Dim3Shim b, void** p) {
+         const auto params = value_at<ConvertParams>(p, 0);
+         run_kernel(g, b, false, [&] { half_to_float(params, pointer_at<const u16>(p, 1), pointer_at<u32>(p, 2)); });
+     }},
     {"gemm", true, [](Dim3Shim g, Dim3Shim b, void** p) {
          const auto params = value_at<GemmParams>(p, 0);
          run_kernel(g, b, true, [&] {

@@ -32,6 +32,9 @@
 //   tag 3: binary op c on (a, b): 0 div, 1 pow, 2 exact_add, 3 exact_sub, 4 exact_mul, 5 max, 6 min
 //   tag 4: math_fma(a, b, c)
 //   tag 5: philox4x32_10((a, b, c, q word 0), key (q words 1, 2)), output word (q word 3) & 3
+//   tag 6: float_bits_of_half(half_bits(a)) (convert.cu: a rounded to binary16 and back)
+//   tag 7: float_bits_of_half(a) (a binary16 code)
+//   tag 8: bfloat16_bits(a) << 16 (a rounded to bfloat16, as binary32 bits)
 
 #include "emulation.hpp"
 
@@ -237,6 +240,9 @@ int main(int argc, char** argv) {
             case 2: out = math_unary(b_, a); break;
             case 3: out = math_binary(c, a, b_); break;
             case 4: out = b(math_fma(f(a), f(b_), f(c))); break;
+            case 6: out = float_bits_of_half(half_bits(a)); break;
+            case 7: out = float_bits_of_half(a); break;
+            case 8: out = bfloat16_bits(a) << 16u; break;
             default: {
                 const vec4<u32> words = philox4x32_10(vec4<u32>(a, b_, c, record[4]), vec2<u32>(record[5], record[6]));
                 const u32 which = record[7] & 3u;

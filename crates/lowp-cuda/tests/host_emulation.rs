@@ -7,7 +7,8 @@
 //! accumulation mode, transposes, ragged tiles, batches) and compares each result with
 //! lowp-formats' scalar oracle bit for bit (any NaN equals any NaN). The data-movement kernels run
 //! through the backend's own launch plans (`lowp_cuda::movement`, on an emulated `Target`) and
-//! are compared with the CPU backend. Prints `SKIP` and passes when no C++
+//! are compared with the CPU backend; the binary16/bfloat16 storage conversions of `convert.cu`
+//! (the cuBLAS fast path's) with lowp's quantizers. Prints `SKIP` and passes when no C++
 //! compiler is found (`CXX`, else `c++`, else `g++`), unless `LOWP_REQUIRE` names `cxx`.
 
 #![cfg(not(target_arch = "wasm32"))]
@@ -403,6 +404,59 @@ fn math_and_philox_of_the_kernels_match_lowp_formats() {
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     let values = inputs(&mut rng);
     check(&math_cases(&mut rng, &values));
+}
+
+/// The storage conversions of `kernels/convert.cu` (the cuBLAS fast path's binary16 and bfloat16
+/// arrays): every binary16 code decodes like lowp's fp16; binary32 values round to binary16 and
+/// bfloat16 like lowp's round-to-nearest quantizers, at every midpoint between two codes (a tie)
+/// and its neighbours, on every binade edge and on a sweep over all binary32 patterns.
+#[test]
+fn storage_conversions_match_lowp_formats() {
+    let fp16 = Format::preset("fp16").unwrap();
+    let bf16 = Format::preset("bf16").unwrap();
+    let to_fp16 = Quantizer::nearest(fp16);
+    let to_bf16 = Quantizer::nearest(bf16);
+    let none = QuantizerParams::new(&to_fp16);
+    let mut cases = Vec::new();
+    for code in 0..1u32 << 16 {
+        cases.push(Case {
+            what: format!("decode binary16 {code:#06x}"),
+            record: record(7, code, 0, 0, &none),
+            expected: fp16.decode(code).unwrap().to_bits(),
+        });
+    }
+    let mut values: Vec<u32> = inputs(&mut Rng(0x5851_F42D_4C95_7F2D));
+    for code in 0..1u32 << 16 {
+        // Midpoints above each code, in binary32: fp16's from the decoded neighbours, bf16's
+        // where the 16 dropped bits are 0x8000.
+        let low = fp16.decode(code).unwrap() as f64;
+        let high = fp16.decode(code + 1).map_or(f64::NAN, |value| value as f64);
+        if low.is_finite() && high.is_finite() && (low >= 0.0) == (high >= 0.0) {
+            let midpoint = ((low + high) / 2.0) as f32;
+            values.extend([
+                midpoint.to_bits() - 1,
+                midpoint.to_bits(),
+                midpoint.to_bits() + 1,
+            ]);
+        }
+        let tie = (code << 16) | 0x8000;
+        values.extend([tie - 1, tie, tie + 1]);
+    }
+    values.extend((0..1u64 << 32).step_by(40_009).map(|bits| bits as u32));
+    for &x in &values {
+        let expected_fp16 = to_fp16.quantize_bits(x, 0).unwrap();
+        cases.push(Case {
+            what: format!("binary16 of {x:#010x}"),
+            record: record(6, x, 0, 0, &none),
+            expected: expected_fp16,
+        });
+        cases.push(Case {
+            what: format!("bfloat16 of {x:#010x}"),
+            record: record(8, x, 0, 0, &none),
+            expected: to_bf16.quantize_bits(x, 0).unwrap(),
+        });
+    }
+    check(&cases);
 }
 
 /// Runs the driver in `mode` on `input`, returning its output words.

@@ -230,6 +230,18 @@ impl Device {
         Ok(Device::Cuda(Arc::new(lowp_cuda::CudaBackend::new()?)))
     }
 
+    /// Opens the first CUDA device with its cuBLAS fast path set to `acceleration`: when enabled,
+    /// every GEMM (Q-layers included) whose formats cuBLAS has runs through cuBLAS, which is
+    /// **not bit-exact** (`lowp_cuda::cublas`); the others stay bit-exact. `Unavailable` without a
+    /// driver, NVRTC or device, or, when enabled, without libcublas. Match [`Device::Cuda`] for
+    /// the backend's `cublas_gemms` count.
+    #[cfg(feature = "cuda")]
+    pub fn cuda_with_cublas(acceleration: lowp_cuda::CublasAcceleration) -> Result<Self> {
+        let backend = lowp_cuda::CudaBackend::new()?;
+        backend.set_cublas_acceleration(acceleration)?;
+        Ok(Device::Cuda(Arc::new(backend)))
+    }
+
     /// Short name: `cpu`, `wgpu`, `cuda`.
     pub fn name(&self) -> &'static str {
         match self {
