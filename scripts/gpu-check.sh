@@ -14,7 +14,8 @@
 #      giving the memory bandwidth, qgemm 256³ to 1024³ in every bench configuration and 4096³
 #      e4m3-mul/fp16-add separate) and `lowp bench --backend wgpu --json` (small sizes);
 #   4. the cuBLAS fast path (not bit-exact, docs/api.md): its tests (tests/cublas.rs, with
-#      LOWP_REQUIRE=cuda, so libcublas must load) and `lowp --backend cuda --cublas bench --json
+#      LOWP_REQUIRE=cuda, so libcublas must load), three epochs of `lowp --backend cuda --cublas
+#      train --mac 'fma(fp16)'` (fused fp16 layers: their GEMMs take cuBLAS) and `lowp --backend cuda --cublas bench --json
 #      --ops qgemm --gemm-sizes 4096`: per cuBLAS route (fp32, fp32 with fast mode tf32/bf16/f16,
 #      fp16/fp32, fp16/fp16, bf16/fp32) a `qgemm_cublas` row (lowp's qgemm through the fast path,
 #      conversions included) and a `cublas_native` row (the bare cuBLAS call), at 4096³.
@@ -226,6 +227,7 @@ step training "$BIN/training"
 step train-cuda sh -c "\"$BIN/lowp\" --backend cuda train --quiet --epochs 3 --out \"$OUTDIR/train-cuda\""
 step bench-cuda sh -c "\"$BIN/lowp\" --backend cuda bench --json --n 16777216 --gemm-sizes 256,512,1024,4096 >\"$OUTDIR/bench-cuda.json\""
 step cublas-test "$BIN/cublas" --nocapture
+step train-cublas sh -c "\"$BIN/lowp\" --backend cuda --cublas train --quiet --epochs 3 --mac 'fma(fp16)' --out \"$OUTDIR/train-cublas\""
 step bench-cublas sh -c "\"$BIN/lowp\" --backend cuda --cublas bench --json --ops qgemm --gemm-sizes 4096 >\"$OUTDIR/bench-cublas.json\""
 step bench-wgpu sh -c "\"$BIN/lowp\" --backend wgpu bench --json --n 4194304 --gemm-sizes 256,512 >\"$OUTDIR/bench-wgpu.json\""
 if [ -s "$OUTDIR/bench-cuda.json" ]; then

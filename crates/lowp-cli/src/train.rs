@@ -98,7 +98,9 @@ pub struct TrainOptions {
     /// optimizer's quantizers (see lowp_nn::train::formats).
     #[arg(long, value_name = "PATH")]
     formats_config: Option<PathBuf>,
-    /// Multiply-accumulate formats of every layer, MUL:ADD or one SPEC (e.g. e4m3:fp16).
+    /// Multiply-accumulate formats of every layer: MUL:ADD, one SPEC for both (e.g. e4m3:fp16,
+    /// fp16), or fma(SPEC) for fused multiply-adds rounded once to SPEC (the GEMMs the cuBLAS
+    /// fast path takes on cuda).
     #[arg(long, value_name = "MUL:ADD")]
     mac: Option<String>,
     /// Weight (and bias) format of the layers and the optimizer's stored weights.
@@ -624,11 +626,10 @@ pub fn run(
     if let Device::Cuda(cuda) = &prepared.device
         && cublas.cublas
     {
-        // Training's MAC formats are separate products (`MUL:ADD`), which the fast path does
-        // not cover (it needs fused GEMMs): say how many GEMMs it took.
+        // Only fused GEMMs (`--mac 'fma(SPEC)'`) of native formats qualify: say how many did.
         writeln!(
             out,
-            "cuBLAS fast path: {} GEMMs ran through cuBLAS (not bit-exact); the others, every non-fused GEMM included, ran the bit-exact kernel",
+            "cuBLAS fast path: {} GEMMs ran through cuBLAS (not bit-exact); the others ran the bit-exact kernel",
             cuda.cublas_gemms()
         )?;
     }

@@ -553,3 +553,44 @@ fn cublas_on_cuda_writes_exact_gemms_and_benches_against_native_cublas() {
         ["fma", "fma fast-bf16", "fma fast-f16", "fma fast-tf32"]
     );
 }
+
+/// `lowp --backend cuda --cublas train --mac 'fma(fp16)'`: the layers' fused fp16 GEMMs take the
+/// cuBLAS fast path (the summary counts them), and training still learns.
+#[test]
+fn cublas_training_on_cuda_with_fused_macs_uses_the_fast_path() {
+    if !backend_available(
+        "cuda",
+        "cublas_training_on_cuda_with_fused_macs_uses_the_fast_path",
+    ) {
+        return;
+    }
+    let scratch = Scratch::new("backend-cli", "cublas-train");
+    let out = scratch.file("run");
+    let stdout = success(&lowp([
+        OsStr::new("--backend"),
+        OsStr::new("cuda"),
+        OsStr::new("--cublas"),
+        OsStr::new("train"),
+        OsStr::new("--quiet"),
+        OsStr::new("--epochs"),
+        OsStr::new("1"),
+        OsStr::new("--mac"),
+        OsStr::new("fma(fp16)"),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ]));
+    let count: u64 = stdout
+        .split("cuBLAS fast path: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no cuBLAS summary in {stdout}"));
+    assert!(count > 0, "{stdout}");
+    let accuracy: f64 = stdout
+        .split("test accuracy ")
+        .nth(1)
+        .and_then(|rest| rest.split('%').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no accuracy in {stdout}"));
+    assert!(accuracy > 80.0, "{stdout}");
+}

@@ -87,13 +87,19 @@ impl ModelConfig {
 }
 
 /// The `QAffineFormats` of one layer's validated formats: MACs as separate product and sum
-/// formats; forward casts (input, weight, bias, output) round with `fwd_rnd`, the gradient cast
+/// formats, or fused ([`Mac::Fma`]); forward casts (input, weight, bias, output) round with `fwd_rnd`, the gradient cast
 /// with `bwd_rnd`, each resolved for its own format (stochastic: the format's default bits).
 pub fn affine_formats(layer: &LayerFormats) -> Result<QAffineFormats> {
     let mac = |formats: &Option<crate::train::formats::MacFormats>| {
-        formats.as_ref().map(|mac| Mac::Separate {
-            add: mac.add,
-            mul: mac.mul,
+        formats.as_ref().map(|mac| {
+            if mac.fused {
+                Mac::Fma(mac.add)
+            } else {
+                Mac::Separate {
+                    add: mac.add,
+                    mul: mac.mul,
+                }
+            }
         })
     };
     let cast = |format: &Option<lowp_formats::Format>, forward: bool| {
@@ -125,4 +131,27 @@ pub fn affine_formats(layer: &LayerFormats) -> Result<QAffineFormats> {
     };
     formats.validate()?;
     Ok(formats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::formats::FormatsConfig;
+
+    #[test]
+    fn fused_mac_configs_give_fma_layers() {
+        let mut config = FormatsConfig::default();
+        config.layers.fwd_mac = Some("fma(fp16)".into());
+        config.layers.bwd_mac = Some("e5m2:fp16".into());
+        let formats = affine_formats(&config.layer_formats(0).unwrap()).unwrap();
+        let format = |spec: &str| spec.parse::<lowp_formats::Format>().unwrap();
+        assert_eq!(formats.fwd_mac, Some(Mac::Fma(format("fp16"))));
+        assert_eq!(
+            formats.bwd_mac,
+            Some(Mac::Separate {
+                add: format("fp16"),
+                mul: format("e5m2"),
+            })
+        );
+    }
 }

@@ -3,7 +3,8 @@
 //! A config file mirrors mptorch's `QAffineFormats` per layer, plus the optimizer's quantizers.
 //! Every value is a format SPEC of lowp-formats (`e4m3`, `fp16(subnormals=false)`,
 //! `binary8(p=3)`, ...) or a rounding-mode name; a multiply-accumulate entry is `MUL:ADD` (or one
-//! SPEC for both):
+//! SPEC for both), or `fma(SPEC)` for fused multiply-adds rounded once to SPEC (mptorch's
+//! `(fmt,)`; on CUDA the only GEMMs the optional cuBLAS fast path takes):
 //!
 //! ```toml
 //! [layers]                 # every quantized layer
@@ -43,9 +44,9 @@ use std::path::Path;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LayerFormatsConfig {
-    /// Forward GEMM, `MUL:ADD` or one SPEC for both.
+    /// Forward GEMM, `MUL:ADD`, one SPEC for both, or `fma(SPEC)`.
     pub fwd_mac: Option<String>,
-    /// Backward GEMMs, `MUL:ADD` or one SPEC for both.
+    /// Backward GEMMs, `MUL:ADD`, one SPEC for both, or `fma(SPEC)`.
     pub bwd_mac: Option<String>,
     /// Rounding of the forward pass.
     pub fwd_rnd: Option<String>,
@@ -98,7 +99,7 @@ pub struct FormatsConfig {
 /// The short command-line flags of the formats (module docs), as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FormatFlags {
-    /// `--mac MUL:ADD`.
+    /// `--mac MUL:ADD` (or `SPEC`, `fma(SPEC)`).
     pub mac: Option<String>,
     /// `--weights SPEC`.
     pub weights: Option<String>,
@@ -147,13 +148,17 @@ impl RoundingChoice {
     }
 }
 
-/// The formats of a multiply-accumulate: products rounded to `mul`, sums to `add`.
+/// The formats of a multiply-accumulate: products rounded to `mul`, sums to `add`
+/// (`acc = Qadd(acc + Qmul(a * b))`), or, when `fused`, one rounding per fused multiply-add
+/// (`acc = Qadd(fma(a, b, acc))`, `mul == add`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MacFormats {
-    /// Format of each product.
+    /// Format of each product (the add format when fused).
     pub mul: Format,
     /// Format of each accumulation step.
     pub add: Format,
+    /// Fused multiply-adds (config text `fma(SPEC)`).
+    pub fused: bool,
 }
 
 /// One layer's validated formats; `None` = binary32, no quantization.
@@ -410,13 +415,27 @@ fn split_mac(text: &str) -> Result<(&str, &str)> {
     Ok((text, text))
 }
 
+/// `MUL:ADD`, `SPEC` (both) or `fma(SPEC)`.
 fn mac(field: &str, text: &Option<String>) -> Result<Option<MacFormats>> {
     text.as_deref()
         .map(|text| {
+            let fused_spec = text
+                .trim()
+                .strip_prefix("fma(")
+                .and_then(|rest| rest.strip_suffix(')'));
+            if let Some(spec) = fused_spec {
+                let format = parse_format(field, spec)?;
+                return Ok(MacFormats {
+                    mul: format,
+                    add: format,
+                    fused: true,
+                });
+            }
             let (mul, add) = split_mac(text)?;
             Ok(MacFormats {
                 mul: parse_format(field, mul)?,
                 add: parse_format(field, add)?,
+                fused: false,
             })
         })
         .transpose()
@@ -531,6 +550,23 @@ mod tests {
             assert!(error.contains(expected), "{name}: {error}");
         }
         assert!(FormatsConfig::load(Path::new("/nonexistent.toml")).is_err());
+    }
+
+    #[test]
+    fn fused_macs_are_fma_of_one_spec() {
+        let fused = mac("fwd_mac", &Some(" fma(fp16(subnormals=false)) ".into()))
+            .unwrap()
+            .unwrap();
+        assert!(fused.fused);
+        assert_eq!(fused.add, "fp16(subnormals=false)".parse().unwrap());
+        assert_eq!(fused.mul, fused.add);
+        let separate = mac("fwd_mac", &Some("e4m3:fp16".into())).unwrap().unwrap();
+        assert!(!separate.fused);
+        let same = mac("fwd_mac", &Some("bf16".into())).unwrap().unwrap();
+        assert!(!same.fused);
+        for bad in ["fma(e9m9)", "fma(fp16):fp32", "fma()"] {
+            assert!(mac("fwd_mac", &Some(bad.into())).is_err(), "{bad}");
+        }
     }
 
     #[test]
