@@ -224,15 +224,19 @@ impl FormatsConfig {
         Ok(config_file)
     }
 
-    /// The config of one sweep entry `SPEC[:ADD][@ROUNDING]`: weights, gradients, activations and
-    /// products in SPEC, sums in ADD (default SPEC), every rounding ROUNDING (default nearest);
+    /// The config of one sweep entry `SPEC[:ADD][@ROUNDING]` or `fma(SPEC)[@ROUNDING]`: weights,
+    /// gradients, activations and products in SPEC, sums in ADD (default SPEC; fused
+    /// multiply-adds rounded to SPEC for `fma(SPEC)`), every rounding ROUNDING (default nearest);
     /// the optimizer keeps binary32 state and stores weights in SPEC.
     pub fn from_sweep_entry(entry: &str) -> Result<Self> {
         let (formats, rounding) = match entry.rsplit_once('@') {
             Some((formats, rounding)) => (formats, Some(rounding.to_string())),
             None => (entry, None),
         };
-        let storage = split_mac(formats)?.0.to_string();
+        let storage = match fused_spec(formats) {
+            Some(spec) => spec.to_string(),
+            None => split_mac(formats)?.0.to_string(),
+        };
         let flags = FormatFlags {
             mac: Some(formats.to_string()),
             weights: Some(storage.clone()),
@@ -415,15 +419,18 @@ fn split_mac(text: &str) -> Result<(&str, &str)> {
     Ok((text, text))
 }
 
+/// The SPEC of a fused MAC entry `fma(SPEC)`, or None for other entries.
+fn fused_spec(text: &str) -> Option<&str> {
+    text.trim()
+        .strip_prefix("fma(")
+        .and_then(|rest| rest.strip_suffix(')'))
+}
+
 /// `MUL:ADD`, `SPEC` (both) or `fma(SPEC)`.
 fn mac(field: &str, text: &Option<String>) -> Result<Option<MacFormats>> {
     text.as_deref()
         .map(|text| {
-            let fused_spec = text
-                .trim()
-                .strip_prefix("fma(")
-                .and_then(|rest| rest.strip_suffix(')'));
-            if let Some(spec) = fused_spec {
+            if let Some(spec) = fused_spec(text) {
                 let format = parse_format(field, spec)?;
                 return Ok(MacFormats {
                     mul: format,
@@ -610,6 +617,11 @@ mod tests {
         assert_eq!(layer.input_quant.unwrap().to_string(), "e5m2");
         assert!(layer.fwd_rnd.is_stochastic());
         assert_eq!(entry.label(), "e5m2:fp16@stochastic");
+        let fused = FormatsConfig::from_sweep_entry("fma(bf16)@stochastic").unwrap();
+        let layer = fused.layer_formats(0).unwrap();
+        assert!(layer.fwd_mac.unwrap().fused);
+        assert_eq!(layer.weight_quant.unwrap().to_string(), "bf16");
+        assert!(layer.bwd_rnd.is_stochastic());
         let p3 = FormatsConfig::from_sweep_entry("binary8(p=3)").unwrap();
         assert!(p3.layer_formats(0).unwrap().weight_quant.is_some());
         assert!(FormatsConfig::from_sweep_entry("e4m3@often").is_err());
