@@ -53,7 +53,8 @@ pub(super) fn fill_batch(seed: u64, first: u64, words: &mut [u32]) {
         c0[v] = blocks;
         c1[v] = _mm512_srli_epi64::<32>(blocks);
     }
-    rounds(seed, [&mut c0, &mut c1, &mut c2, &mut c3]);
+    // SAFETY: this function is compiled for AVX-512F and only called where the CPU has it.
+    unsafe { rounds(seed, [&mut c0, &mut c1, &mut c2, &mut c3]) };
     let out = words.as_mut_ptr().cast::<__m512i>();
     for v in 0..VECTORS {
         // Words 0 and 1 (2 and 3) of each block side by side in its 64-bit lane.
@@ -69,27 +70,41 @@ pub(super) fn fill_batch(seed: u64, first: u64, words: &mut [u32]) {
 
 /// The ten Philox4x32-10 rounds with key `(lo32(seed), hi32(seed))` on counters held as
 /// `state[w][v]`: state word `w` of the 8 blocks of vector `v`, in the low halves of the lanes.
-#[target_feature(enable = "avx512f")]
-fn rounds(seed: u64, state: [&mut [__m512i; VECTORS]; 4]) {
+///
+/// Always inlined, so that the state stays in registers (a `#[target_feature]` function may not
+/// be `inline(always)`, and LLVM kept this one out of line).
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[inline(always)]
+unsafe fn rounds(seed: u64, state: [&mut [__m512i; VECTORS]; 4]) {
     let [c0, c1, c2, c3] = state;
-    let multiplier0 = _mm512_set1_epi64(0xD251_1F53);
-    let multiplier1 = _mm512_set1_epi64(0xCD9E_8D57);
+    // SAFETY: the caller guarantees AVX-512F.
+    let (multiplier0, multiplier1) = unsafe {
+        (
+            _mm512_set1_epi64(0xD251_1F53),
+            _mm512_set1_epi64(0xCD9E_8D57),
+        )
+    };
     let (mut k0, mut k1) = (seed as u32, (seed >> 32) as u32);
     for round in 0..10 {
         if round > 0 {
             k0 = k0.wrapping_add(0x9E37_79B9);
             k1 = k1.wrapping_add(0xBB67_AE85);
         }
-        let key0 = _mm512_set1_epi32(k0 as i32);
-        let key1 = _mm512_set1_epi32(k1 as i32);
-        for v in 0..VECTORS {
-            let p0 = _mm512_mul_epu32(c0[v], multiplier0);
-            let p1 = _mm512_mul_epu32(c2[v], multiplier1);
-            // 0x96: the truth table of a ^ b ^ c.
-            c0[v] = _mm512_ternarylogic_epi64::<0x96>(_mm512_srli_epi64::<32>(p1), c1[v], key0);
-            c2[v] = _mm512_ternarylogic_epi64::<0x96>(_mm512_srli_epi64::<32>(p0), c3[v], key1);
-            c1[v] = p1;
-            c3[v] = p0;
+        // SAFETY: the caller guarantees AVX-512F.
+        unsafe {
+            let key0 = _mm512_set1_epi32(k0 as i32);
+            let key1 = _mm512_set1_epi32(k1 as i32);
+            for v in 0..VECTORS {
+                let p0 = _mm512_mul_epu32(c0[v], multiplier0);
+                let p1 = _mm512_mul_epu32(c2[v], multiplier1);
+                // 0x96: the truth table of a ^ b ^ c.
+                c0[v] = _mm512_ternarylogic_epi64::<0x96>(_mm512_srli_epi64::<32>(p1), c1[v], key0);
+                c2[v] = _mm512_ternarylogic_epi64::<0x96>(_mm512_srli_epi64::<32>(p0), c3[v], key1);
+                c1[v] = p1;
+                c3[v] = p0;
+            }
         }
     }
 }
@@ -124,7 +139,8 @@ pub(super) fn gemm_words<const LANES: usize>(
             c0[v] = outputs;
             c1[v] = _mm512_srli_epi64::<32>(outputs);
         }
-        rounds(seed, [&mut c0, &mut c1, &mut c2, &mut c3]);
+        // SAFETY: this function is compiled for AVX-512F and only called where the CPU has it.
+        unsafe { rounds(seed, [&mut c0, &mut c1, &mut c2, &mut c3]) };
         for (word, state) in words.iter_mut().zip([&c0, &c1, &c2, &c3]) {
             let out = word[GEMM_PASS * pass..].as_mut_ptr().cast::<__m512i>();
             for pair in 0..VECTORS / 2 {
