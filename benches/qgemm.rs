@@ -5,11 +5,11 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lowp::backend::{Backend, CpuBackend};
-use lowp::bench::{QGEMM_BENCH_CONFIGS, gemm_bench_input, matmul_f32, qgemm_bench_spec};
+use lowp::bench::{QGEMM_BENCH_CONFIGS, QgemmBenchConfig, gemm_bench_input, matmul_f32};
 use std::hint::black_box;
 
-/// (size, threads, Some((mul, add, fma)) or None for the plain binary32 matmul).
-type Run = (usize, usize, Option<(&'static str, &'static str, bool)>);
+/// (size, threads, Some(configuration) or None for the plain binary32 matmul).
+type Run = (usize, usize, Option<QgemmBenchConfig>);
 
 fn qgemm(c: &mut Criterion) {
     let all = std::thread::available_parallelism().map_or(1, |p| p.get());
@@ -28,14 +28,15 @@ fn qgemm(c: &mut Criterion) {
         let b = gemm_bench_input(size * size, 2);
         group.throughput(Throughput::Elements((size * size * size) as u64));
         match config {
-            Some((mul, add, fma)) => {
+            Some(config) => {
                 let backend = CpuBackend::with_threads(threads);
-                let spec = qgemm_bench_spec(size, mul, add, fma).expect("bench spec");
+                let spec = config.spec(size).expect("bench spec");
                 let (a, b) = (
                     backend.upload(&a).expect("upload"),
                     backend.upload(&b).expect("upload"),
                 );
-                let mode = if fma { "fma" } else { "separate" };
+                let (mul, add) = (config.mul, config.add);
+                let mode = config.mode().replace(' ', "-");
                 group.bench_function(format!("{mul}-{add}/{mode}/{size}/{threads}t"), |bench| {
                     bench.iter(|| backend.qgemm(black_box(&a), &b, &spec).expect("qgemm"))
                 });

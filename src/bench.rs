@@ -186,7 +186,8 @@ pub struct QgemmRow {
     pub mul: String,
     /// SPEC of the accumulation format.
     pub add: String,
-    /// `separate` (`acc = Qadd(acc + Qmul(a·b))`) or `fma` (`acc = Qadd(fma(a, b, acc))`); the
+    /// `separate` (`acc = Qadd(acc + Qmul(a·b))`) or `fma` (`acc = Qadd(fma(a, b, acc))`),
+    /// round to nearest, or either followed by ` stochastic` ([`QgemmBenchConfig::mode`]); the
     /// cuBLAS rows of the CUDA bench (`qgemm_cublas`, `cublas_native`) add their fast mode:
     /// `fma fast-tf32`, `fma fast-bf16`, `fma fast-f16`.
     pub mode: &'static str,
@@ -203,13 +204,78 @@ pub struct QgemmRow {
     pub ns_per_mac: f64,
 }
 
-/// The quantized GEMM configurations of the bench: (mul, add, fma), all round-to-nearest with
-/// sequential accumulation.
-pub const QGEMM_BENCH_CONFIGS: [(&str, &str, bool); 4] = [
-    ("e4m3", "fp16", false),
-    ("e4m3", "fp16", true),
-    ("bf16", "fp32", false),
-    ("fp32", "fp32", false),
+/// One quantized GEMM configuration of the bench: formats, fused or separate products, and the
+/// rounding of every step (sequential accumulation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QgemmBenchConfig {
+    /// SPEC of the product format.
+    pub mul: &'static str,
+    /// SPEC of the accumulation format.
+    pub add: &'static str,
+    /// Fused multiply-adds (`acc = Qadd(fma(a, b, acc))`) instead of `Qadd(acc + Qmul(a·b))`.
+    pub fma: bool,
+    /// Stochastic rounding (each format's default random bits) instead of round to nearest.
+    pub stochastic: bool,
+}
+
+impl QgemmBenchConfig {
+    /// The `mode` of its rows: `separate` or `fma`, followed by ` stochastic` when it rounds
+    /// stochastically.
+    pub fn mode(&self) -> &'static str {
+        match (self.fma, self.stochastic) {
+            (false, false) => "separate",
+            (true, false) => "fma",
+            (false, true) => "separate stochastic",
+            (true, true) => "fma stochastic",
+        }
+    }
+
+    /// Its GEMM spec at `size³` (one product, seed 1).
+    pub fn spec(&self, size: usize) -> crate::formats::Result<crate::formats::GemmSpec> {
+        qgemm_bench_spec(size, self.mul, self.add, self.fma).map(|mut spec| {
+            if self.stochastic {
+                spec.rounding = crate::formats::Rounding::Stochastic {
+                    bits: spec.add_bits,
+                };
+                spec.seed = 1;
+            }
+            spec
+        })
+    }
+}
+
+/// The quantized GEMM configurations of the bench.
+pub const QGEMM_BENCH_CONFIGS: [QgemmBenchConfig; 5] = [
+    QgemmBenchConfig {
+        mul: "e4m3",
+        add: "fp16",
+        fma: false,
+        stochastic: false,
+    },
+    QgemmBenchConfig {
+        mul: "e4m3",
+        add: "fp16",
+        fma: true,
+        stochastic: false,
+    },
+    QgemmBenchConfig {
+        mul: "bf16",
+        add: "fp32",
+        fma: false,
+        stochastic: false,
+    },
+    QgemmBenchConfig {
+        mul: "fp32",
+        add: "fp32",
+        fma: false,
+        stochastic: false,
+    },
+    QgemmBenchConfig {
+        mul: "e4m3",
+        add: "fp16",
+        fma: false,
+        stochastic: true,
+    },
 ];
 
 /// Deterministic GEMM bench operands: `n` values of magnitude between 2^-4 and 2^2 with both
@@ -296,14 +362,14 @@ fn qgemm_rows_with<B: Backend>(
     let a = backend.upload(a_values)?;
     let b = backend.upload(b_values)?;
     let mut rows = Vec::new();
-    for (mul, add, fma) in QGEMM_BENCH_CONFIGS {
-        let spec = qgemm_bench_spec(size, mul, add, fma)?;
+    for config in QGEMM_BENCH_CONFIGS {
+        let spec = config.spec(size)?;
         rows.push(QgemmRow {
             op: "qgemm",
             backend: backend.name().to_string(),
-            mul: mul.to_string(),
-            add: add.to_string(),
-            mode: if fma { "fma" } else { "separate" },
+            mul: config.mul.to_string(),
+            add: config.add.to_string(),
+            mode: config.mode(),
             m: size,
             k: size,
             n: size,
@@ -509,16 +575,16 @@ pub mod cuda {
             } else {
                 &QGEMM_BENCH_CONFIGS[..]
             };
-            for &(mul, add, fma) in configs {
-                let spec = qgemm_bench_spec(size, mul, add, fma)?;
+            for config in configs {
+                let spec = config.spec(size)?;
                 let repetitions = if size >= LARGE_GEMM { 2 } else { 5 };
                 let seconds = best_time(backend, repetitions, || backend.qgemm(&a, &b, &spec))?;
                 rows.push(QgemmRow {
                     op: "qgemm",
                     backend: "cuda".to_string(),
-                    mul: mul.to_string(),
-                    add: add.to_string(),
-                    mode: if fma { "fma" } else { "separate" },
+                    mul: config.mul.to_string(),
+                    add: config.add.to_string(),
+                    mode: config.mode(),
                     m: size,
                     k: size,
                     n: size,

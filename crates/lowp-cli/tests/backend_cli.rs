@@ -277,10 +277,10 @@ fn bench_on_wgpu_prints_wgpu_rows() {
             assert!(row["ns_per_mac"].as_f64().unwrap() > 0.0);
         }
     }
-    // Five formats times two roundings; four qgemm configurations, no CPU matmul_f32 reference.
+    // Five formats times two roundings; five qgemm configurations, no CPU matmul_f32 reference.
     assert_eq!(
         ops.into_iter().collect::<Vec<_>>(),
-        [("qgemm".to_string(), 4), ("quantize".to_string(), 10)]
+        [("qgemm".to_string(), 5), ("quantize".to_string(), 10)]
     );
 
     let table = success(&lowp([
@@ -400,7 +400,7 @@ fn bench_on_cuda_prints_cuda_rows_and_a_copy_row() {
         ops.into_iter().collect::<Vec<_>>(),
         [
             ("copy".to_string(), 1),
-            ("qgemm".to_string(), 4),
+            ("qgemm".to_string(), 5),
             ("quantize".to_string(), 10)
         ]
     );
@@ -544,7 +544,7 @@ fn cublas_on_cuda_writes_exact_gemms_and_benches_against_native_cublas() {
         ops.into_iter().collect::<Vec<_>>(),
         [
             ("cublas_native".to_string(), 7),
-            ("qgemm".to_string(), 4),
+            ("qgemm".to_string(), 5),
             ("qgemm_cublas".to_string(), 7)
         ]
     );
