@@ -105,7 +105,7 @@ async function clickToCode(page, target) {
 
 /** The run rows of the training table as objects. */
 const runRows = (page) => page.$$eval('#train-runs tr.run-row', (rows) => rows.map((r) => ({
-  run: Number(r.dataset.run), device: r.dataset.device, state: r.dataset.state, steps: Number(r.dataset.steps),
+  run: Number(r.dataset.run), device: r.dataset.device, executor: r.dataset.executor, state: r.dataset.state, steps: Number(r.dataset.steps),
   first: Number(r.dataset.firstLoss), last: Number(r.dataset.lastLoss), epochs: Number(r.dataset.epochs),
   fingerprint: r.dataset.lossFingerprint,
 })));
@@ -139,11 +139,56 @@ const longestFrameGap = (page, ms) => page.evaluate((ms) => new Promise((resolve
   requestAnimationFrame(frame);
 }), ms);
 
+/** Starts recording the page's long tasks (main-thread tasks of 50 ms or more). */
+const watchLongTasks = (page) => page.evaluate(() => {
+  window.longTasks = [];
+  window.longTaskObserver?.disconnect();
+  window.longTaskObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+  });
+  window.longTaskObserver.observe({ type: 'longtask' });
+});
+/** The durations of the long tasks recorded since `watchLongTasks`. */
+const longTasks = (page) => page.evaluate(() => window.longTasks.slice());
+
+/** Format changes (SPEC typed -> 256-code table rebuilt): milliseconds from the input event to
+ *  the code table's update, for each SPEC of `specs`. */
+const formatChangeTimes = (page, specs) => page.evaluate(async (specs) => {
+  const spec = document.querySelector('#spec');
+  const out = [];
+  for (const next of specs) {
+    const table = document.querySelector('#code-table');
+    const before = table.innerText;
+    const done = new Promise((resolve) => {
+      const observer = new MutationObserver(() => {
+        if (document.querySelector('#code-table').innerText !== before) { observer.disconnect(); resolve(performance.now()); }
+      });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const start = performance.now();
+    spec.value = next;
+    spec.dispatchEvent(new Event('input', { bubbles: true }));
+    out.push((await done) - start);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return out;
+}, specs);
+
+/** `[median, max]` of some times. */
+const medianMax = (times) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  return [sorted[sorted.length >> 1], sorted.at(-1)];
+};
+
 /** Trains on `device` ('wgpu' or 'cpu'): two format sets side by side, stop and resume, curves.
  *  `samples`, `batch` and `epochs` set the run length (steps = epochs * ceil(samples / batch));
- *  `optimizer` and `lr` are those of the second run (the first uses Adam at 0.02). */
+ *  `optimizer` and `lr` are those of the second run (the first uses Adam at 0.02). CPU runs must
+ *  step in workers: while they train, the page's thread must have no long task (≥ 50 ms), and
+ *  the explorer's format changes are timed. */
 async function checkTraining(page, device, { samples, batch, epochs, optimizer, lr }) {
+  const executor = device === 'cpu' ? 'worker' : 'page';
   await page.locator('.train').scrollIntoViewIfNeeded();
+  await watchLongTasks(page);
   const common = { samples, epochs, batch, hidden: 32, seed: 3 };
   const steps = epochs * Math.ceil(samples / batch);
   const low = await startRun(page, { ...common, mac: 'add/mul', 'mac-mul': 'e4m3', 'mac-add': 'fp16', weight: 'e4m3', input: 'e4m3', grad: 'e5m2', rounding: 'stochastic', optimizer: 'adam', lr: '0.02' });
@@ -160,6 +205,9 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
   await page.click('#train-resume');
   const fma = await startRun(page, { ...common, mac: 'fma', 'mac-add': 'bf16', weight: 'bf16', input: '', grad: '', rounding: 'nearest', optimizer, lr });
   const gap = await longestFrameGap(page, 1500);
+  // The explorer while both runs train (it is off screen; its DOM updates all the same).
+  const busyFormatTimes = await formatChangeTimes(page, ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'binary8(p=4)', 'e4m3']);
+  const trainingWhileTimed = (await runRows(page)).filter((r) => r.state === 'running').length;
   await waitFinished(page, low, 400000);
   await waitFinished(page, fma, 400000);
   const rows = await runRows(page);
@@ -167,6 +215,7 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
     log(`training on ${device}, run ${row.run}: ${row.state}, ${row.steps} steps, loss ${row.first} (first 10) -> ${row.last} (last 10), ${row.epochs} epoch(s)`);
     assert.equal(row.state, 'finished');
     assert.equal(row.device, device);
+    assert.equal(row.executor, executor, `${device} runs step ${executor === 'worker' ? 'in a worker' : 'on the page'}`);
     assert.equal(row.steps, steps, `${samples} samples in batches of ${batch}, ${epochs} epoch(s)`);
     assert.ok(row.last < 0.85 * row.first, `run ${row.run}: the loss falls`);
     assert.equal(row.epochs, epochs);
@@ -177,7 +226,15 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
   const strokes = await page.$$eval('#loss-chart polyline.series', (lines) => lines.map((l) => l.getAttribute('stroke')));
   assert.equal(new Set(strokes).size, strokes.length, 'each run has its own colour');
   const slice = (await text(page, '#train-slice')).trim();
-  log(`training on ${device}: ${slice}; longest frame gap while training ${gap.toFixed(0)} ms`);
+  const tasks = await longTasks(page);
+  const [busyMedian, busyMax] = medianMax(busyFormatTimes);
+  log(`training on ${device} (${executor}): ${slice}; longest frame gap while training ${gap.toFixed(0)} ms; `
+    + `${tasks.length} long task(s) on the page's thread${tasks.length ? ` (longest ${Math.max(...tasks).toFixed(0)} ms)` : ''}; `
+    + `format change while ${trainingWhileTimed} run(s) trained: median ${busyMedian.toFixed(1)} ms, max ${busyMax.toFixed(1)} ms`);
+  if (device === 'cpu') {
+    assert.deepEqual(tasks, [], 'CPU training in workers leaves no long task (≥ 50 ms) on the page\'s thread');
+    assert.ok(busyMedian < 16, `format change while training on the CPU: median ${busyMedian} ms`);
+  }
   // Histograms of the shown run: one figure per layer with weight and gradient bars.
   const figures = await page.$$eval('#train-histograms figure', (f) => f.map((x) => ({
     name: x.querySelector('figcaption').innerText, weight: x.querySelectorAll('rect.weight').length, grad: x.querySelectorAll('rect.grad').length })));
@@ -356,28 +413,10 @@ async function main() {
   log(`bit click -> DOM update over ${times.length} clicks: median ${median.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms, max ${times.at(-1).toFixed(2)} ms`);
   assert.ok(median < 16, `median interaction ${median} ms`);
 
-  // Format change (SPEC typed -> 256-code table and every panel rebuilt), reported only.
-  const formatTimes = await page.evaluate(async () => {
-    const spec = document.querySelector('#spec');
-    const out = [];
-    for (const next of ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'e4m3']) {
-      const table = document.querySelector('#code-table');
-      const before = table.innerText;
-      const done = new Promise((resolve) => {
-        const observer = new MutationObserver(() => {
-          if (document.querySelector('#code-table').innerText !== before) { observer.disconnect(); resolve(performance.now()); }
-        });
-        observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-      });
-      const start = performance.now();
-      spec.value = next;
-      spec.dispatchEvent(new Event('input', { bubbles: true }));
-      out.push((await done) - start);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return out;
-  });
-  log(`format change -> code table rebuilt: ${formatTimes.map((t) => t.toFixed(1)).join(', ')} ms`);
+  // Format change (SPEC typed -> 256-code table and every panel updated).
+  const formatTimes = await formatChangeTimes(page, ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'e4m3']);
+  const [formatMedian, formatMax] = medianMax(formatTimes);
+  log(`format change -> code table updated: ${formatTimes.map((t) => t.toFixed(1)).join(', ')} ms (median ${formatMedian.toFixed(1)}, max ${formatMax.toFixed(1)})`);
 
   await page.screenshot({ path: join(artifacts, 'explorer.png'), fullPage: true });
 
