@@ -3,7 +3,8 @@
 //! the arrow keys move the selection by one code (Left/Right) or one row (Up/Down).
 //!
 //! The cells are built once per code width; a format change of the same width (e5m2 → e4m3)
-//! rewrites their text, class and title in place instead of building 256 new buttons.
+//! rewrites their text and class in place instead of building 256 new buttons. A cell's title
+//! (code, value and class) is written when the pointer or the focus reaches it.
 
 use crate::codes::CodeView;
 use crate::components::explorer::ExplorerState;
@@ -38,19 +39,43 @@ fn mark_selected(code: u32) {
     }
 }
 
-/// The text, class attribute and title of the cell of `code` (`selected` is kept apart: see
+/// The text and class attribute of the cell of `code` (`selected` is kept apart: see
 /// [`mark_selected`]).
-fn cell_content(view: &CodeView, code: u32) -> (String, String, String) {
-    let value = number(view.decode(code));
+fn cell_content(view: &CodeView, code: u32) -> (String, String) {
     let class = view.classify(code).name();
-    let title = format!("code {code:02X}: {value} ({class})");
-    (value, format!("code {class}"), title)
+    (number(view.decode(code)), format!("code {class}"))
+}
+
+/// Writes the title of the cell that an event happened in: its code, value and class.
+fn write_title(view: &CodeView, target: Option<web_sys::EventTarget>) {
+    let Some(code) = event_code(target.clone()) else {
+        return;
+    };
+    let cell = target
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|e| e.closest("button[data-code]").ok().flatten());
+    if let Some(cell) = cell {
+        let value = number(view.decode(code));
+        let class = view.classify(code).name();
+        let _ = cell.set_attribute("title", &format!("code {code:02X}: {value} ({class})"));
+    }
 }
 
 /// Rewrites the cells of the table from the format of `before` to that of `view` (same code
-/// width): only the texts, classes and titles that differ cross to the DOM, and the selected
+/// width): only the texts and classes that differ cross to the DOM, and the selected
 /// cell keeps its mark.
 fn refill(before: &CodeView, view: &CodeView) {
+    // Titles written for the old format go (there are few: see `write_title`).
+    if let Ok(titled) = document().query_selector_all("#code-table button[title]") {
+        for index in 0..titled.length() {
+            if let Some(cell) = titled
+                .item(index)
+                .and_then(|c| c.dyn_into::<Element>().ok())
+            {
+                let _ = cell.remove_attribute("title");
+            }
+        }
+    }
     let Ok(cells) = document().query_selector_all("#code-table button.code") else {
         return;
     };
@@ -59,8 +84,8 @@ fn refill(before: &CodeView, view: &CodeView) {
         let Some(cell) = cells.item(code).and_then(|c| c.dyn_into::<Element>().ok()) else {
             continue;
         };
-        let (old_text, old_class, old_title) = cell_content(before, code);
-        let (text, mut class, title) = cell_content(view, code);
+        let (old_text, old_class) = cell_content(before, code);
+        let (text, mut class) = cell_content(view, code);
         if text != old_text {
             cell.set_text_content(Some(&text));
         }
@@ -69,9 +94,6 @@ fn refill(before: &CodeView, view: &CodeView) {
                 class.push_str(" selected");
             }
             cell.set_class_name(&class);
-        }
-        if title != old_title {
-            let _ = cell.set_attribute("title", &title);
         }
     }
 }
@@ -138,7 +160,7 @@ pub fn CodeTable(state: ExplorerState) -> impl IntoView {
                 let cells = (0..columns)
                     .map(|low| {
                         let code = high * 16 + low;
-                        let (text, class, title) = cell_content(&view, code);
+                        let (text, class) = cell_content(&view, code);
                         let here = code == selected;
                         view! {
                             <td>
@@ -146,7 +168,6 @@ pub fn CodeTable(state: ExplorerState) -> impl IntoView {
                                     class=class
                                     class:selected=here
                                     data-code=code
-                                    title=title
                                     tabindex=if here { "0" } else { "-1" }
                                 >
                                     {text}
@@ -188,6 +209,16 @@ pub fn CodeTable(state: ExplorerState) -> impl IntoView {
                     }
                 }
                 on:keydown=on_key
+                on:pointerover=move |ev| {
+                    if let Ok(view) = state.codes.get_untracked() {
+                        write_title(&view, ev.target());
+                    }
+                }
+                on:focusin=move |ev| {
+                    if let Ok(view) = state.codes.get_untracked() {
+                        write_title(&view, ev.target());
+                    }
+                }
             >
                 <thead><tr><th></th>{header}</tr></thead>
                 <tbody>{rows}</tbody>
