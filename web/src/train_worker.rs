@@ -179,6 +179,11 @@ impl WorkerSession {
         }
     }
 
+    /// Whether the run is over: finished, failed or never started (the worker can close).
+    pub fn over(&self) -> bool {
+        self.engine.borrow().as_ref().is_none_or(TrainRun::finished)
+    }
+
     /// Steps the run while the page wants it to, posting every result; `clock` reads
     /// milliseconds and `pause` lets the worker's event loop run (so that a `stop` gets in)
     /// after every step.
@@ -250,7 +255,7 @@ impl WorkerSession {
 
 /// Entry point of the training worker (`static/train-worker.js` calls it for every message of
 /// the page): handles the JSON message `text`, starting the stepping loop when needed. Answers
-/// go back with `postMessage`.
+/// go back with `postMessage`; once the run is over the worker closes itself.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn train_worker_message(text: String) {
@@ -261,6 +266,7 @@ pub fn train_worker_message(text: String) {
         static SESSION: Rc<WorkerSession> = Rc::new(WorkerSession::default());
     }
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let closer = scope.clone();
     let post = move |message: FromWorker| {
         let _ = scope.post_message(&message.to_json().into());
     };
@@ -274,7 +280,12 @@ pub fn train_worker_message(text: String) {
             session
                 .step_loop(&post, crate::browser::now, crate::browser::next_task)
                 .await;
+            if session.over() {
+                closer.close();
+            }
         });
+    } else if session.over() {
+        closer.close();
     }
 }
 
@@ -395,11 +406,13 @@ mod tests {
             seen.borrow().last(),
             Some(&FromWorker::Looping { on: false })
         );
+        assert!(!session.over());
         // A second stop and a resume while looping start nothing; a resume after starts it.
         assert!(!session.handle(ToWorker::Stop, &post));
         assert!(session.handle(ToWorker::Resume, &post));
         run_now(session.step_loop(&post, || 0.0, || async {}));
         assert_eq!(steps_seen(), 6);
+        assert!(session.over());
         // Resuming a finished run steps no more: it only says again that it is finished.
         assert!(session.handle(ToWorker::Resume, &post));
         run_now(session.step_loop(&post, || 0.0, || async {}));
@@ -430,6 +443,7 @@ mod tests {
             &post
         ));
         assert!(!session.handle(ToWorker::Resume, &post));
+        assert!(session.over());
         assert!(matches!(
             &seen.borrow()[..],
             [FromWorker::Failed { error }] if error.starts_with("weight quantizer")
