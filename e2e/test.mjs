@@ -204,10 +204,10 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
   assert.equal((await runRows(page))[low].steps, held, 'a stopped run does not step');
   await page.click('#train-resume');
   const fma = await startRun(page, { ...common, mac: 'fma', 'mac-add': 'bf16', weight: 'bf16', input: '', grad: '', rounding: 'nearest', optimizer, lr });
-  const gap = await longestFrameGap(page, 1500);
   // The explorer while both runs train (it is off screen; its DOM updates all the same).
   const busyFormatTimes = await formatChangeTimes(page, ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'binary8(p=4)', 'e4m3']);
   const trainingWhileTimed = (await runRows(page)).filter((r) => r.state === 'running').length;
+  const gap = await longestFrameGap(page, 1500);
   await waitFinished(page, low, 400000);
   await waitFinished(page, fma, 400000);
   const rows = await runRows(page);
