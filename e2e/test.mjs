@@ -105,7 +105,7 @@ async function clickToCode(page, target) {
 
 /** The run rows of the training table as objects. */
 const runRows = (page) => page.$$eval('#train-runs tr.run-row', (rows) => rows.map((r) => ({
-  run: Number(r.dataset.run), device: r.dataset.device, state: r.dataset.state, steps: Number(r.dataset.steps),
+  run: Number(r.dataset.run), device: r.dataset.device, executor: r.dataset.executor, state: r.dataset.state, steps: Number(r.dataset.steps),
   first: Number(r.dataset.firstLoss), last: Number(r.dataset.lastLoss), epochs: Number(r.dataset.epochs),
   fingerprint: r.dataset.lossFingerprint,
 })));
@@ -139,11 +139,56 @@ const longestFrameGap = (page, ms) => page.evaluate((ms) => new Promise((resolve
   requestAnimationFrame(frame);
 }), ms);
 
+/** Starts recording the page's long tasks (main-thread tasks of 50 ms or more). */
+const watchLongTasks = (page) => page.evaluate(() => {
+  window.longTasks = [];
+  window.longTaskObserver?.disconnect();
+  window.longTaskObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) window.longTasks.push(entry.duration);
+  });
+  window.longTaskObserver.observe({ type: 'longtask' });
+});
+/** The durations of the long tasks recorded since `watchLongTasks`. */
+const longTasks = (page) => page.evaluate(() => window.longTasks.slice());
+
+/** Format changes (SPEC typed -> 256-code table rebuilt): milliseconds from the input event to
+ *  the code table's update, for each SPEC of `specs`. */
+const formatChangeTimes = (page, specs) => page.evaluate(async (specs) => {
+  const spec = document.querySelector('#spec');
+  const out = [];
+  for (const next of specs) {
+    const table = document.querySelector('#code-table');
+    const before = table.innerText;
+    const done = new Promise((resolve) => {
+      const observer = new MutationObserver(() => {
+        if (document.querySelector('#code-table').innerText !== before) { observer.disconnect(); resolve(performance.now()); }
+      });
+      observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const start = performance.now();
+    spec.value = next;
+    spec.dispatchEvent(new Event('input', { bubbles: true }));
+    out.push((await done) - start);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return out;
+}, specs);
+
+/** `[median, max]` of some times. */
+const medianMax = (times) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  return [sorted[sorted.length >> 1], sorted.at(-1)];
+};
+
 /** Trains on `device` ('wgpu' or 'cpu'): two format sets side by side, stop and resume, curves.
  *  `samples`, `batch` and `epochs` set the run length (steps = epochs * ceil(samples / batch));
- *  `optimizer` and `lr` are those of the second run (the first uses Adam at 0.02). */
+ *  `optimizer` and `lr` are those of the second run (the first uses Adam at 0.02). CPU runs must
+ *  step in workers, WebGPU runs on the page; the page's long tasks and the explorer's format
+ *  changes while the runs train are reported (checkResponsiveness asserts on them). */
 async function checkTraining(page, device, { samples, batch, epochs, optimizer, lr }) {
+  const executor = device === 'cpu' ? 'worker' : 'page';
   await page.locator('.train').scrollIntoViewIfNeeded();
+  await watchLongTasks(page);
   const common = { samples, epochs, batch, hidden: 32, seed: 3 };
   const steps = epochs * Math.ceil(samples / batch);
   const low = await startRun(page, { ...common, mac: 'add/mul', 'mac-mul': 'e4m3', 'mac-add': 'fp16', weight: 'e4m3', input: 'e4m3', grad: 'e5m2', rounding: 'stochastic', optimizer: 'adam', lr: '0.02' });
@@ -159,6 +204,9 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
   assert.equal((await runRows(page))[low].steps, held, 'a stopped run does not step');
   await page.click('#train-resume');
   const fma = await startRun(page, { ...common, mac: 'fma', 'mac-add': 'bf16', weight: 'bf16', input: '', grad: '', rounding: 'nearest', optimizer, lr });
+  // The explorer while both runs train (it is off screen; its DOM updates all the same).
+  const busyFormatTimes = await formatChangeTimes(page, ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'binary8(p=4)', 'e4m3']);
+  const trainingWhileTimed = (await runRows(page)).filter((r) => r.state === 'running').length;
   const gap = await longestFrameGap(page, 1500);
   await waitFinished(page, low, 400000);
   await waitFinished(page, fma, 400000);
@@ -167,6 +215,7 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
     log(`training on ${device}, run ${row.run}: ${row.state}, ${row.steps} steps, loss ${row.first} (first 10) -> ${row.last} (last 10), ${row.epochs} epoch(s)`);
     assert.equal(row.state, 'finished');
     assert.equal(row.device, device);
+    assert.equal(row.executor, executor, `${device} runs step ${executor === 'worker' ? 'in a worker' : 'on the page'}`);
     assert.equal(row.steps, steps, `${samples} samples in batches of ${batch}, ${epochs} epoch(s)`);
     assert.ok(row.last < 0.85 * row.first, `run ${row.run}: the loss falls`);
     assert.equal(row.epochs, epochs);
@@ -177,7 +226,11 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
   const strokes = await page.$$eval('#loss-chart polyline.series', (lines) => lines.map((l) => l.getAttribute('stroke')));
   assert.equal(new Set(strokes).size, strokes.length, 'each run has its own colour');
   const slice = (await text(page, '#train-slice')).trim();
-  log(`training on ${device}: ${slice}; longest frame gap while training ${gap.toFixed(0)} ms`);
+  const tasks = await longTasks(page);
+  const [busyMedian, busyMax] = medianMax(busyFormatTimes);
+  log(`training on ${device} (${executor}): ${slice}; longest frame gap while training ${gap.toFixed(0)} ms; `
+    + `${tasks.length} long task(s) on the page's thread${tasks.length ? ` (longest ${Math.max(...tasks).toFixed(0)} ms)` : ''}; `
+    + `format change while ${trainingWhileTimed} run(s) trained: median ${busyMedian.toFixed(1)} ms, max ${busyMax.toFixed(1)} ms`);
   // Histograms of the shown run: one figure per layer with weight and gradient bars.
   const figures = await page.$$eval('#train-histograms figure', (f) => f.map((x) => ({
     name: x.querySelector('figcaption').innerText, weight: x.querySelectorAll('rect.weight').length, grad: x.querySelectorAll('rect.grad').length })));
@@ -185,6 +238,55 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
   assert.ok(figures.every((f) => f.weight > 0 && f.grad > 0), 'weight and gradient histograms drawn');
   await page.locator('.train').screenshot({ path: join(artifacts, `training-${device}.png`) });
   return rows;
+}
+
+/** While a long CPU run steps in its worker (a step takes longer than a frame), the page's
+ *  thread stays responsive: no long task (≥ 50 ms) over a quiet 3 s, bit clicks in the explorer
+ *  still update within 16 ms (median), and format changes are timed. */
+async function checkResponsiveness(page) {
+  await page.locator('.train').scrollIntoViewIfNeeded();
+  const run = await startRun(page, { samples: 1437, batch: 128, hidden: 256, epochs: 5, seed: 4, mac: 'add/mul', 'mac-mul': 'e4m3', 'mac-add': 'fp16', weight: 'e4m3', input: 'e4m3', grad: 'e5m2', rounding: 'stochastic', optimizer: 'adam', lr: '0.01' });
+  const row = () => page.$eval(`#train-runs tr.run-row[data-run="${run}"]`, (r) => ({ state: r.dataset.state, executor: r.dataset.executor, steps: Number(r.dataset.steps) }));
+  // Measured once the worker has loaded and stepped: its steps, not its start, are the load.
+  await page.waitForFunction((r) => Number(document.querySelector(`tr.run-row[data-run="${r}"]`).dataset.steps) >= 2, run, { timeout: 120000 });
+  const before = await row();
+  await watchLongTasks(page);
+  const gap = await longestFrameGap(page, 3000);
+  const tasks = await longTasks(page);
+  const clicks = await page.evaluate(async () => {
+    const decoded = document.querySelector('#decoded');
+    const bit = document.querySelector('button.bit[data-bit="0"]');
+    const out = [];
+    for (let i = 0; i < 20; i++) {
+      const previous = decoded.textContent;
+      const done = new Promise((resolve) => {
+        const observer = new MutationObserver(() => {
+          if (decoded.textContent !== previous) { observer.disconnect(); resolve(performance.now()); }
+        });
+        observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      const start = performance.now();
+      bit.click();
+      out.push((await done) - start);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return out;
+  });
+  const formats = await formatChangeTimes(page, ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'e4m3']);
+  const after = await row();
+  const slice = (await text(page, '#train-slice')).trim();
+  const [clickMedian, clickMax] = medianMax(clicks);
+  const [formatMedian, formatMax] = medianMax(formats);
+  log(`responsiveness while one CPU run (hidden 256, batch 128) trains in a ${after.executor} (${slice}; steps ${before.steps} -> ${after.steps}): `
+    + `${tasks.length} long task(s) over 3 s${tasks.length ? ` (longest ${Math.max(...tasks).toFixed(0)} ms)` : ''}, longest frame gap ${gap.toFixed(0)} ms; `
+    + `bit click median ${clickMedian.toFixed(1)} ms, max ${clickMax.toFixed(1)} ms; format change median ${formatMedian.toFixed(1)} ms, max ${formatMax.toFixed(1)} ms`);
+  assert.equal(after.executor, 'worker');
+  assert.equal(after.state, 'running', 'the run was still training when measured');
+  assert.ok(after.steps > before.steps, 'the run stepped while measured');
+  assert.deepEqual(tasks, [], 'CPU training in a worker leaves no long task (≥ 50 ms) on the page\'s thread');
+  assert.ok(clickMedian < 16, `bit click while training: median ${clickMedian} ms`);
+  await page.locator('.train').screenshot({ path: join(artifacts, 'training-cpu-worker.png') });
+  await page.click('#train-clear');
 }
 
 async function main() {
@@ -356,28 +458,11 @@ async function main() {
   log(`bit click -> DOM update over ${times.length} clicks: median ${median.toFixed(2)} ms, p90 ${p90.toFixed(2)} ms, max ${times.at(-1).toFixed(2)} ms`);
   assert.ok(median < 16, `median interaction ${median} ms`);
 
-  // Format change (SPEC typed -> 256-code table and every panel rebuilt), reported only.
-  const formatTimes = await page.evaluate(async () => {
-    const spec = document.querySelector('#spec');
-    const out = [];
-    for (const next of ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'e4m3']) {
-      const table = document.querySelector('#code-table');
-      const before = table.innerText;
-      const done = new Promise((resolve) => {
-        const observer = new MutationObserver(() => {
-          if (document.querySelector('#code-table').innerText !== before) { observer.disconnect(); resolve(performance.now()); }
-        });
-        observer.observe(document.body, { subtree: true, childList: true, characterData: true });
-      });
-      const start = performance.now();
-      spec.value = next;
-      spec.dispatchEvent(new Event('input', { bubbles: true }));
-      out.push((await done) - start);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return out;
-  });
-  log(`format change -> code table rebuilt: ${formatTimes.map((t) => t.toFixed(1)).join(', ')} ms`);
+  // Format change (SPEC typed -> 256-code table and every panel updated).
+  const formatTimes = await formatChangeTimes(page, ['e5m2', 'e4m3', 'binary8(p=3)', 'e4m3fn', 'e4m3', 'e5m2', 'e4m3fn', 'binary8(p=3)', 'e4m3']);
+  const [formatMedian, formatMax] = medianMax(formatTimes);
+  log(`format change -> code table updated: ${formatTimes.map((t) => t.toFixed(1)).join(', ')} ms (median ${formatMedian.toFixed(1)}, max ${formatMax.toFixed(1)})`);
+  assert.ok(formatMedian < 16, `median format change ${formatMedian} ms`);
 
   await page.screenshot({ path: join(artifacts, 'explorer.png'), fullPage: true });
 
@@ -461,10 +546,12 @@ async function main() {
   assert.equal(await fallback.page.getAttribute('#tensor-run', 'data-backend'), 'cpu');
   log(`fallback: ${(await fallback.page.innerText('#tensor-run')).trim()}`);
   await fallback.page.screenshot({ path: join(artifacts, 'cpu-fallback.png') });
-  // 13. Training on the CPU fallback, in slices between which the page yields.
+  // 13. Training on the CPU fallback, each run in a worker of its own.
   await checkTraining(fallback.page, 'cpu', { samples: 1437, batch: 32, epochs: 1, optimizer: 'sgd', lr: '0.1' });
-  // 14. The same two runs as on WebGPU, on the CPU: the same losses, bit for bit.
+  // 13b. The page's thread stays responsive while a CPU run trains in its worker.
   await fallback.page.click('#train-clear');
+  await checkResponsiveness(fallback.page);
+  // 14. The same two runs as on WebGPU, on the CPU: the same losses, bit for bit.
   const cpuRuns = await checkTraining(fallback.page, 'cpu', shortRuns);
   for (const [gpu, cpu] of gpuRuns.map((run, i) => [run, cpuRuns[i]])) {
     log(`loss curve fingerprint of run ${gpu.run}: WebGPU ${gpu.fingerprint}, CPU ${cpu.fingerprint}`);

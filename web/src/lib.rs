@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod browser;
 pub mod check;
 pub mod codes;
 pub mod components;
@@ -14,5 +15,6 @@ pub mod digits;
 pub mod spec_params;
 pub mod tensor;
 pub mod text;
+pub mod train_worker;
 pub mod training;
 pub mod values;

@@ -153,7 +153,7 @@ pub fn error_stats(input: &[f32], quantized: &[f32], max: f32) -> ErrorStats {
 }
 
 /// Counts of values per log2-magnitude bin, zeros and non-finite values apart.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogHistogram {
     /// log2 of the lower edge of the first bin.
     pub low: f64,

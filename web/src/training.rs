@@ -21,6 +21,7 @@ use lowp_nn::train::formats::{OptimizerFormats, RoundingChoice};
 use lowp_nn::train::seeds;
 use lowp_nn::{Cast, Mac, QAffineFormats, QLinear, cross_entropy};
 use lowp_tensor::{Device, Tensor, no_grad};
+use serde::{Deserialize, Serialize};
 
 /// Fraction of the digits held out for the test curve (as `lowp train`).
 pub const TEST_FRACTION: f64 = 0.2;
@@ -28,7 +29,7 @@ pub const TEST_FRACTION: f64 = 0.2;
 pub const TRAIN_SAMPLES: usize = 1437;
 
 /// How the multiply-accumulates of the GEMMs round.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MacKind {
     /// Plain binary32 GEMMs.
     Fp32,
@@ -57,7 +58,7 @@ impl MacKind {
 }
 
 /// Every control of a training run, as the user typed it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSettings {
     /// How the GEMMs of both passes round.
     pub mac: MacKind,
@@ -225,6 +226,12 @@ impl TrainSettings {
         Ok(())
     }
 
+    /// Steps of the whole run: `epochs × ⌈train_samples / batch_size⌉` (as
+    /// [`TrainRun::total_steps`], without building the run).
+    pub fn total_steps(&self) -> u64 {
+        self.train_samples.div_ceil(self.batch_size.max(1)) as u64 * u64::from(self.epochs)
+    }
+
     /// A short label of the format set: `mac e4m3:fp16 · w e4m3 · … · SR · adam 0.01`.
     pub fn label(&self) -> String {
         let mut parts = vec![match self.mac {
@@ -257,7 +264,7 @@ impl TrainSettings {
 }
 
 /// The figures of one finished epoch.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochFigures {
     /// The epoch, from 1.
     pub epoch: u32,
@@ -270,7 +277,7 @@ pub struct EpochFigures {
 }
 
 /// The log2-magnitude histograms of one layer's weight and gradient.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerHistograms {
     /// The layer's name: `layer 0 (64→32)`.
     pub name: String,
@@ -662,6 +669,13 @@ mod tests {
         };
         let mut run = TrainRun::new(&settings, Device::cpu()).unwrap();
         assert_eq!(run.total_steps(), 8);
+        assert_eq!(settings.total_steps(), 8);
+        assert_eq!(
+            TrainSettings::default().total_steps(),
+            TrainRun::new(&TrainSettings::default(), Device::cpu())
+                .unwrap()
+                .total_steps()
+        );
         for _ in 0..4 {
             run_now(run.step()).unwrap();
         }

@@ -1,13 +1,20 @@
 //! The training view: the digits MLP trained under chosen format sets, live loss and accuracy
 //! curves of every run side by side, per-layer weight and gradient histograms.
 //!
-//! Each run steps in its own loop of one batch per slice, on the page's thread (no Web Worker).
-//! After every slice the loop yields to the browser (`setTimeout(0)`), so the page stays
-//! responsive; the longest step is shown. On the CPU a step is one uninterrupted slice; on
-//! WebGPU the device work is asynchronous (every read-back is `to_vec_async`).
+//! Where a run steps depends on its device:
+//! - **CPU**: in a dedicated Web Worker of its own ([`crate::train_worker`]), so the page's thread
+//!   only draws the results that the worker posts back, and several CPU runs step in parallel.
+//! - **WebGPU**: on the page's thread, one batch per slice; after every slice the loop yields to
+//!   the browser (`setTimeout(0)`), and the device work is asynchronous (every read-back is
+//!   `to_vec_async`), so the page stays responsive.
+//!
+//! The longest step is shown (`#train-slice`), and each run row says where it ran
+//! (`data-executor` = `worker` / `page`).
 
 use crate::backend::ComputeBackend;
+use crate::browser::{next_task, now};
 use crate::components::train_chart::{LayerHistogramChart, TrainChart};
+use crate::train_worker::{FromWorker, HISTOGRAM_EVERY, ToWorker};
 use crate::training::{
     EpochFigures, LayerHistograms, MacKind, TRAIN_ROUNDINGS, TrainRun, TrainSettings,
     loss_fingerprint,
@@ -16,14 +23,13 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
 
 /// Series colours, one per run in order (then again).
 pub const COLOURS: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
 ];
-
-/// Steps between histogram refreshes.
-const HISTOGRAM_EVERY: u64 = 10;
 
 /// What a run is doing.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +55,121 @@ impl RunState {
     }
 }
 
+/// Where a run steps.
+#[derive(Clone)]
+enum Engine {
+    /// On the page's thread (WebGPU runs): the run, taken out of its cell for each step.
+    Page(Rc<RefCell<Option<TrainRun>>>),
+    /// In a dedicated worker (CPU runs).
+    Worker(Rc<TrainWorker>),
+}
+
+impl Engine {
+    /// `page` or `worker`.
+    fn name(&self) -> &'static str {
+        match self {
+            Engine::Page(_) => "page",
+            Engine::Worker(_) => "worker",
+        }
+    }
+}
+
+/// The signals a run's results go to.
+#[derive(Clone, Copy)]
+struct RunSignals {
+    losses: RwSignal<Vec<(u64, f32)>>,
+    evals: RwSignal<Vec<EpochFigures>>,
+    histograms: RwSignal<Vec<LayerHistograms>>,
+    state: RwSignal<RunState>,
+    busy: RwSignal<bool>,
+    longest_slice: RwSignal<f64>,
+}
+
+impl RunSignals {
+    /// Shows one message of a run's worker.
+    fn show(&self, message: FromWorker) {
+        match message {
+            FromWorker::Looping { on } => self.busy.set(on),
+            FromWorker::Step {
+                step,
+                loss_bits,
+                millis,
+            } => {
+                self.losses
+                    .update(|losses| losses.push((step, f32::from_bits(loss_bits))));
+                self.longest_slice
+                    .update(|longest| *longest = longest.max(millis));
+            }
+            FromWorker::Epoch { .. } => {
+                if let Some(figures) = message.figures() {
+                    self.evals.update(|evals| evals.push(figures));
+                }
+            }
+            FromWorker::Histograms { layers } => self.histograms.set(layers),
+            FromWorker::Finished => self.state.set(RunState::Finished),
+            FromWorker::Failed { error } => self.state.set(RunState::Failed(error)),
+        }
+    }
+}
+
+/// A run's dedicated worker (`train-worker.js`), seen from the page; dropping it ends the
+/// worker.
+struct TrainWorker {
+    worker: web_sys::Worker,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+impl TrainWorker {
+    /// Starts a worker that trains `settings` on the CPU and shows its messages in `signals`.
+    fn start(settings: TrainSettings, signals: RunSignals) -> Result<Self, String> {
+        let options = web_sys::WorkerOptions::new();
+        options.set_type(web_sys::WorkerType::Module);
+        let worker = web_sys::Worker::new_with_options("train-worker.js", &options)
+            .map_err(|error| format!("cannot start a training worker: {error:?}"))?;
+        let on_message = Closure::<dyn FnMut(_)>::new(move |event: web_sys::MessageEvent| {
+            let message = event
+                .data()
+                .as_string()
+                .ok_or_else(|| "a worker message that is not text".to_string())
+                .and_then(|text| FromWorker::from_json(&text));
+            match message {
+                Ok(message) => signals.show(message),
+                Err(error) => signals.state.set(RunState::Failed(error)),
+            }
+        });
+        let on_error = Closure::<dyn FnMut(_)>::new(move |event: web_sys::ErrorEvent| {
+            signals.busy.set(false);
+            signals.state.set(RunState::Failed(format!(
+                "training worker: {}",
+                event.message()
+            )));
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let started = Self {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        };
+        started.post(&ToWorker::Start {
+            settings: Box::new(settings),
+        });
+        Ok(started)
+    }
+
+    /// Sends `message` to the worker.
+    fn post(&self, message: &ToWorker) {
+        let _ = self.worker.post_message(&message.to_json().into());
+    }
+}
+
+impl Drop for TrainWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
 /// One run as the page sees it: its signals and its engine.
 #[derive(Clone)]
 pub struct RunHandle {
@@ -70,7 +191,7 @@ pub struct RunHandle {
     pub state: RwSignal<RunState>,
     /// Whether its stepping loop is alive (a stopped run's loop ends after the step in flight).
     pub busy: RwSignal<bool>,
-    engine: Rc<RefCell<Option<TrainRun>>>,
+    engine: Engine,
 }
 
 impl RunHandle {
@@ -78,38 +199,35 @@ impl RunHandle {
     pub fn colour(&self) -> &'static str {
         COLOURS[self.id % COLOURS.len()]
     }
-}
 
-/// Milliseconds of the page clock (0 outside a browser).
-fn now() -> f64 {
-    #[cfg(target_arch = "wasm32")]
-    {
-        web_sys::window()
-            .and_then(|w| w.performance())
-            .map_or(0.0, |p| p.now())
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    0.0
-}
-
-/// Lets the browser run its event loop (rendering, input) before the next slice.
-async fn yield_to_browser() {
-    #[cfg(target_arch = "wasm32")]
-    {
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    /// Stops the run after the step in flight (if it is running).
+    fn stop(&self) {
+        if self.state.get_untracked() == RunState::Running {
+            self.state.set(RunState::Stopped);
+            if let Engine::Worker(worker) = &self.engine {
+                worker.post(&ToWorker::Stop);
             }
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+    }
+
+    /// Ends the run for good: its worker, if any, is terminated.
+    fn end(&self) {
+        self.stop();
+        if let Engine::Worker(worker) = &self.engine {
+            worker.worker.terminate();
+        }
     }
 }
 
-/// Sets `run` running and starts its stepping loop unless the loop is still alive (stopped with
-/// a step in flight: it then goes on). The engine is taken out of its cell for each slice, so no
-/// borrow is held across an await.
+/// Sets `run` running: a worker run is told to resume; a page run's stepping loop starts unless
+/// it is still alive (stopped with a step in flight: it then goes on). The engine is taken out
+/// of its cell for each slice, so no borrow is held across an await.
 fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
     run.state.set(RunState::Running);
+    let cell = match &run.engine {
+        Engine::Worker(worker) => return worker.post(&ToWorker::Resume),
+        Engine::Page(cell) => cell.clone(),
+    };
     if run.busy.get_untracked() {
         return;
     }
@@ -119,12 +237,12 @@ fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
             if run.state.get_untracked() != RunState::Running {
                 break;
             }
-            let Some(mut engine) = run.engine.borrow_mut().take() else {
+            let Some(mut engine) = cell.borrow_mut().take() else {
                 break;
             };
             if engine.finished() {
                 run.state.set(RunState::Finished);
-                run.engine.borrow_mut().replace(engine);
+                cell.borrow_mut().replace(engine);
                 break;
             }
             let start = now();
@@ -136,9 +254,9 @@ fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
                     run.losses.update(|losses| losses.push((step, loss)));
                     let mut outcome = Ok(());
                     if engine.epoch_done() {
-                        yield_to_browser().await;
+                        next_task().await;
                         let between = || async {
-                            yield_to_browser().await;
+                            next_task().await;
                         };
                         match engine.evaluate(between).await {
                             Ok(figures) => run.evals.update(|evals| evals.push(figures)),
@@ -158,13 +276,13 @@ fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
                 Err(e) => Err(e),
             };
             let finished = engine.finished();
-            run.engine.borrow_mut().replace(engine);
+            cell.borrow_mut().replace(engine);
             match outcome {
                 Err(e) => run.state.set(RunState::Failed(e)),
                 Ok(()) if finished => run.state.set(RunState::Finished),
                 Ok(()) => {}
             }
-            yield_to_browser().await;
+            next_task().await;
         }
         run.busy.set(false);
     });
@@ -271,8 +389,23 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
         } else {
             detected.device()
         };
+        let signals = RunSignals {
+            losses: RwSignal::new(Vec::new()),
+            evals: RwSignal::new(Vec::new()),
+            histograms: RwSignal::new(Vec::new()),
+            state: RwSignal::new(RunState::Running),
+            busy: RwSignal::new(false),
+            longest_slice,
+        };
         let device_label = device.name();
-        match TrainRun::new(&settings, device) {
+        // CPU runs step in a worker of their own; WebGPU runs on the page's thread.
+        let engine = if matches!(device, lowp_tensor::Device::Cpu(_)) {
+            TrainWorker::start(settings.clone(), signals).map(|w| Engine::Worker(Rc::new(w)))
+        } else {
+            TrainRun::new(&settings, device)
+                .map(|run| Engine::Page(Rc::new(RefCell::new(Some(run)))))
+        };
+        match engine {
             Ok(engine) => {
                 start_error.set(String::new());
                 let id = runs.with_untracked(Vec::len);
@@ -280,30 +413,24 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                     id,
                     label: settings.label(),
                     device: device_label,
-                    total_steps: engine.total_steps(),
-                    losses: RwSignal::new(Vec::new()),
-                    evals: RwSignal::new(Vec::new()),
-                    histograms: RwSignal::new(Vec::new()),
-                    state: RwSignal::new(RunState::Stopped),
-                    busy: RwSignal::new(false),
-                    engine: Rc::new(RefCell::new(Some(engine))),
+                    total_steps: settings.total_steps(),
+                    losses: signals.losses,
+                    evals: signals.evals,
+                    histograms: signals.histograms,
+                    state: signals.state,
+                    busy: signals.busy,
+                    engine,
                 };
                 runs.update(|runs| runs.push(run.clone()));
                 shown.set(id);
-                drive(run, longest_slice);
+                if matches!(run.engine, Engine::Page(_)) {
+                    drive(run, longest_slice);
+                }
             }
             Err(e) => start_error.set(e),
         }
     };
-    let stop_all = move |_| {
-        runs.with_untracked(|runs| {
-            for run in runs {
-                if run.state.get_untracked() == RunState::Running {
-                    run.state.set(RunState::Stopped);
-                }
-            }
-        })
-    };
+    let stop_all = move |_| runs.with_untracked(|runs| runs.iter().for_each(RunHandle::stop));
     let resume_all = move |_| {
         runs.with_untracked(|runs| {
             for run in runs {
@@ -314,7 +441,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
         })
     };
     let clear = move |_| {
-        stop_all(());
+        runs.with_untracked(|runs| runs.iter().for_each(RunHandle::end));
         runs.set(Vec::new());
         longest_slice.set(0.0);
         shown.set(0);
@@ -352,14 +479,14 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                 let toggle_run = run.clone();
                 let toggle = move |_| {
                     if toggle_run.state.get_untracked() == RunState::Running {
-                        toggle_run.state.set(RunState::Stopped);
+                        toggle_run.stop();
                     } else if toggle_run.state.get_untracked() == RunState::Stopped {
                         drive(toggle_run.clone(), longest_slice);
                     }
                 };
                 let (id, total) = (run.id, run.total_steps);
                 view! {
-                    <tr class="run-row" data-run=id data-device=run.device
+                    <tr class="run-row" data-run=id data-device=run.device data-executor=run.engine.name()
                         data-state=move || state.get().name()
                         data-busy=move || busy.get().to_string()
                         data-steps=move || summary().2
@@ -370,7 +497,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                     >
                         <td><span class="swatch" style=format!("background:{}", run.colour())></span></td>
                         <td class="mono small wrap">{run.label.clone()}</td>
-                        <td>{run.device}</td>
+                        <td>{format!("{} · {}", run.device, run.engine.name())}</td>
                         <td class="num">{move || format!("{}/{total}", summary().2)}</td>
                         <td class="num">{move || format!("{:.3}", summary().1)}</td>
                         <td class="num">{accuracy}</td>
@@ -485,7 +612,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                 <button id="train-resume" type="button" on:click=resume_all disabled=move || !any_stopped()>"Resume all"</button>
                 <button id="train-clear" type="button" on:click=move |_| clear(()) disabled=move || runs.with(Vec::is_empty)>"Clear"</button>
                 <span class="note" id="train-slice"
-                    title="CPU: one step is one uninterrupted slice, then the page yields; WebGPU: wall clock of a step, the page runs while the GPU works">
+                    title="CPU: one step in the run's worker; WebGPU: wall clock of a step, the page runs while the GPU works">
                     {move || format!("longest step: {:.0} ms", longest_slice.get())}
                 </span>
             </div>
