@@ -396,9 +396,14 @@ fn scaled_magnitude(u: u32, limit_bits: u32, scale_a: f32, scale_b: f32) -> u32 
 /// whole quanta and its low `bits` bits are `floor(v * 2^bits)`, so `(t + R) >> bits` is the
 /// rounded count of quanta. `SIMPLE` kernels ([`StochasticKernel::simple`]) skip the tests that
 /// cannot change their result: infinity overflows to itself, a zero keeps its sign as every
-/// result does, and no input is out of range for its sign.
+/// result does, and no input is out of range for its sign. `UNSIGNED` must equal the kernel's
+/// `unsigned` (negative inputs other than -0 give NaN).
 #[inline(always)]
-fn stochastic_lane<const SIMPLE: bool>(k: &StochasticKernel, x: f32, word: u32) -> f32 {
+fn stochastic_lane<const SIMPLE: bool, const UNSIGNED: bool>(
+    k: &StochasticKernel,
+    x: f32,
+    word: u32,
+) -> f32 {
     let bits = x.to_bits();
     let sign = bits & SIGN_BIT;
     let u = bits & !SIGN_BIT;
@@ -416,7 +421,7 @@ fn stochastic_lane<const SIMPLE: bool>(k: &StochasticKernel, x: f32, word: u32) 
         bits | QUIET_BIT
     } else if SIMPLE {
         sign | limited
-    } else if k.unsigned && sign != 0 && u != 0 {
+    } else if UNSIGNED && sign != 0 && u != 0 {
         QNAN_BITS
     } else if u == INF_BITS {
         sign | k.infinity_bits
@@ -600,8 +605,13 @@ fn chunk_body<const MODE: u32>(kernel: &Kernel, source: &[f32], target: &mut [f3
                 *y = fixed_nearest_lane(k, *x);
             }
         }
-        Kernel::Stochastic(k) if k.simple => stochastic_map::<true>(k, source, target, words),
-        Kernel::Stochastic(k) => stochastic_map::<false>(k, source, target, words),
+        Kernel::Stochastic(k) if k.simple => {
+            stochastic_map::<true, false>(k, source, target, words)
+        }
+        Kernel::Stochastic(k) if k.unsigned => {
+            stochastic_map::<false, true>(k, source, target, words)
+        }
+        Kernel::Stochastic(k) => stochastic_map::<false, false>(k, source, target, words),
         Kernel::FixedStochastic(k) => {
             for ((x, y), w) in source.iter().zip(target.iter_mut()).zip(words) {
                 *y = fixed_stochastic_lane(k, *x, *w);
@@ -611,14 +621,14 @@ fn chunk_body<const MODE: u32>(kernel: &Kernel, source: &[f32], target: &mut [f3
 }
 
 #[inline(always)]
-fn stochastic_map<const SIMPLE: bool>(
+fn stochastic_map<const SIMPLE: bool, const UNSIGNED: bool>(
     k: &StochasticKernel,
     source: &[f32],
     target: &mut [f32],
     words: &[u32],
 ) {
     for ((x, y), w) in source.iter().zip(target.iter_mut()).zip(words) {
-        *y = stochastic_lane::<SIMPLE>(k, *x, *w);
+        *y = stochastic_lane::<SIMPLE, UNSIGNED>(k, *x, *w);
     }
 }
 
@@ -975,9 +985,13 @@ fn grid_lanes<const MODE: u32>(k: &GridKernel, values: &mut [f32], words: &[u32]
 }
 
 #[inline(always)]
-fn stochastic_lanes<const SIMPLE: bool>(k: &StochasticKernel, values: &mut [f32], words: &[u32]) {
+fn stochastic_lanes<const SIMPLE: bool, const UNSIGNED: bool>(
+    k: &StochasticKernel,
+    values: &mut [f32],
+    words: &[u32],
+) {
     for (v, w) in values.iter_mut().zip(words) {
-        *v = stochastic_lane::<SIMPLE>(k, *v, *w);
+        *v = stochastic_lane::<SIMPLE, UNSIGNED>(k, *v, *w);
     }
 }
 
@@ -996,8 +1010,11 @@ pub(crate) fn quantize_lanes(kernel: &StepKernel, values: &mut [f32], words: &[u
         StepKernel::Identity => {}
         StepKernel::Nearest(k) => dispatch_nearest!(k, nearest_lanes, k, values),
         StepKernel::Grid(k, mode) => dispatch_mode!(*mode, grid_lanes, k, values, words),
-        StepKernel::Stochastic(k) if k.simple => stochastic_lanes::<true>(k, values, words),
-        StepKernel::Stochastic(k) => stochastic_lanes::<false>(k, values, words),
+        StepKernel::Stochastic(k) if k.simple => stochastic_lanes::<true, false>(k, values, words),
+        StepKernel::Stochastic(k) if k.unsigned => {
+            stochastic_lanes::<false, true>(k, values, words)
+        }
+        StepKernel::Stochastic(k) => stochastic_lanes::<false, false>(k, values, words),
         StepKernel::Fixed(k, mode) => dispatch_mode!(*mode, fixed_lanes, k, values, words),
         StepKernel::FixedStochastic(k) => {
             for (v, w) in values.iter_mut().zip(words) {
@@ -1204,7 +1221,7 @@ mod tests {
         ];
         let inputs = patterns();
         let words = words();
-        let (mut grids, mut simple, mut fixed) = (0, 0, 0);
+        let (mut grids, mut simple, mut unsigned, mut fixed) = (0, 0, 0, 0);
         for spec in specs {
             let format: Format = spec.parse().unwrap();
             for bits in [1, 3, 8, 13, format.default_stochastic_bits(), 24, 30] {
@@ -1223,9 +1240,12 @@ mod tests {
                         grids += 1;
                         if k.simple {
                             simple += 1;
-                            Box::new(move |x, w| stochastic_lane::<true>(&k, x, w))
+                            Box::new(move |x, w| stochastic_lane::<true, false>(&k, x, w))
+                        } else if k.unsigned {
+                            unsigned += 1;
+                            Box::new(move |x, w| stochastic_lane::<false, true>(&k, x, w))
                         } else {
-                            Box::new(move |x, w| stochastic_lane::<false>(&k, x, w))
+                            Box::new(move |x, w| stochastic_lane::<false, false>(&k, x, w))
                         }
                     }
                     Format::Fixed(f) => {
@@ -1251,8 +1271,8 @@ mod tests {
             }
         }
         assert!(
-            grids >= 60 && simple >= 20 && fixed >= 30,
-            "{grids} grid, {simple} simple, {fixed} fixed kernels"
+            grids >= 60 && simple >= 20 && unsigned >= 5 && fixed >= 30,
+            "{grids} grid, {simple} simple, {unsigned} unsigned, {fixed} fixed kernels"
         );
     }
 
