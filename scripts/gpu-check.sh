@@ -27,7 +27,7 @@
 #   1. here, once per change:   scripts/gpu-check.sh prepare
 #        builds `lowp` and the test binaries `backends`, `cuda_conformance`, `layers`,
 #        `training` and `cublas` into .gpu-bin/
-#        (stripped; CARGO_TARGET_DIR as in .ci/run), adds /.gpu-bin/, /.gl/, /.nvrtc/ and /.whl/
+#        (stripped and gzipped, unpacked to /tmp there; CARGO_TARGET_DIR as in .ci/run), adds /.gpu-bin/, /.gl/, /.nvrtc/ and /.whl/
 #        to git's info/exclude, and
 #        downloads the Vulkan/EGL loader packages into .gl/ (the device README's "Headless
 #        rendering" recipe; wgpu needs libvulkan1 there);
@@ -90,6 +90,9 @@ EOF
 if [ "${1:-}" = prepare ]; then
     exclude
     build_binaries
+    # gzip: with the working tree they must fit the device tool's 64 MiB (about 3x smaller).
+    rm -f "$BIN"/*.gz
+    gzip -9 "$BIN"/*
     if [ ! -d .gl ] || ! ls .gl/*.deb >/dev/null 2>&1; then
         mkdir -p .gl /tmp/amd64/partial
         o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
@@ -193,6 +196,14 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 note "$(ldd --version 2>&1 | head -n 1)"
 
 # ---- binaries ------------------------------------------------------------------------------------
+if [ -e "$BIN/lowp.gz" ]; then
+    UNPACKED=$(mktemp -d)
+    for f in "$BIN"/*.gz; do
+        gunzip -c "$f" >"$UNPACKED/$(basename "$f" .gz)"
+    done
+    chmod +x "$UNPACKED"/*
+    BIN=$UNPACKED
+fi
 if [ ! -x "$BIN/lowp" ]; then
     if command -v cargo >/dev/null; then
         build_binaries 2>&1 | tee "$OUTDIR/build.log"
