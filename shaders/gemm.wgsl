@@ -1,5 +1,5 @@
 // lowp quantized GEMM (SEMANTICS.md §9): C[b] = A[b] · B[b], every step rounded exactly as
-// lowp_formats::gemm::reference does. Prepended with common.wgsl.
+// lowp_formats::gemm::reference does. Prepended with common.wgsl and math.wgsl.
 //
 // Every binary32 operation (a*b, acc + p, the differences of compensated summation and the fused
 // multiply-add of FMA mode) goes through gemm_fma, a line-for-line port of lowp-formats' portable
@@ -63,114 +63,18 @@ struct GemmParams {
 var<workgroup> tile_a: array<u32, 256>;
 var<workgroup> tile_b: array<u32, 256>;
 
-// ---- math.rs fma: 64-bit integers as vec2<u32>(hi, lo) ----------------------------------------
-
-fn gemm_w_add(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
-    let lo = a.y + b.y;
-    let carry = select(0u, 1u, lo < a.y);
-    return vec2<u32>(a.x + b.x + carry, lo);
-}
-
-// a - b for a >= b.
-fn gemm_w_sub(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
-    let borrow = select(0u, 1u, a.y < b.y);
-    return vec2<u32>(a.x - b.x - borrow, a.y - b.y);
-}
-
-fn gemm_w_less(a: vec2<u32>, b: vec2<u32>) -> bool {
-    return a.x < b.x || (a.x == b.x && a.y < b.y);
-}
-
-fn gemm_w_leading_zeros(a: vec2<u32>) -> u32 {
-    if (a.x != 0u) {
-        return countLeadingZeros(a.x);
-    }
-    return 32u + countLeadingZeros(a.y);
-}
-
-// a << n for n < 64.
-fn gemm_w_shl(a: vec2<u32>, n: u32) -> vec2<u32> {
-    if (n == 0u) {
-        return a;
-    }
-    if (n < 32u) {
-        return vec2<u32>((a.x << n) | (a.y >> (32u - n)), a.y << n);
-    }
-    return vec2<u32>(a.y << (n - 32u), 0u);
-}
-
-// a >> n with the bits shifted out ORed into bit 0, any n.
-fn gemm_w_shr_sticky(a: vec2<u32>, n: u32) -> vec2<u32> {
-    if (n == 0u) {
-        return a;
-    }
-    if (n < 32u) {
-        let lost = (a.y & ((1u << n) - 1u)) != 0u;
-        return vec2<u32>(a.x >> n, (a.y >> n) | (a.x << (32u - n)) | select(0u, 1u, lost));
-    }
-    if (n < 64u) {
-        let lost = a.y != 0u || (a.x & ((1u << (n - 32u)) - 1u)) != 0u;
-        return vec2<u32>(0u, (a.x >> (n - 32u)) | select(0u, 1u, lost));
-    }
-    return vec2<u32>(0u, select(0u, 1u, a.x != 0u || a.y != 0u));
-}
-
-struct GemmUnpacked {
-    m: u32,
-    e: i32,
-}
-
-// |x| = m * 2^(e - 23), 2^23 <= m < 2^24 (subnormals normalised).
-fn gemm_unpack(a: u32) -> GemmUnpacked {
-    if (a < 0x00800000u) {
-        let shift = countLeadingZeros(a) - 8u;
-        return GemmUnpacked(a << shift, -126 - i32(shift));
-    }
-    return GemmUnpacked((a & 0x007FFFFFu) | 0x00800000u, i32(a >> 23u) - 127);
-}
-
-// Rounds the nonzero value x * 2^f to binary32 (nearest even, gradual underflow, overflow to
-// infinity) and returns its magnitude bits.
-fn gemm_round_wide(x0: vec2<u32>, f: i32) -> u32 {
-    let lz = gemm_w_leading_zeros(x0);
-    let x = gemm_w_shl(x0, lz);
-    let biased = f - i32(lz) + 63 + 127;
-    if (biased >= 255) {
-        return INF_BITS;
-    }
-    var shift = 40;
-    if (biased < 1) {
-        shift = 41 - biased;
-    }
-    if (shift > 64) {
-        return 0u;
-    }
-    let s = u32(shift - 32);
-    var m = 0u;
-    var rest = x.x;
-    if (s < 32u) {
-        m = x.x >> s;
-        rest = x.x & ((1u << s) - 1u);
-    }
-    let half = 1u << (s - 1u);
-    let up = rest > half || (rest == half && (x.y != 0u || (m & 1u) == 1u));
-    var exponent_field = 0u;
-    if (biased >= 1) {
-        exponent_field = u32(biased - 1);
-    }
-    let bits = (exponent_field << 23u) + m + select(0u, 1u, up);
-    return min(bits, INF_BITS);
-}
+// ---- math.rs fma on bit patterns (the 64-bit integer helpers w_*, unpack and round_wide come from
+// math.wgsl, which the module prepends) ----------------------------------------------------------
 
 // p * 2^p_exp (p's leading bit at bit 62, sign product_sign) + c for finite nonzero c, rounded
 // once: the tail of math.rs `fma`.
 fn gemm_sum(p: vec2<u32>, p_exp: i32, product_sign: u32, c: u32) -> u32 {
     let ca = c & MAGNITUDE_MASK;
     let c_sign = c & SIGN_BIT;
-    let uc = gemm_unpack(ca);
+    let uc = unpack(ca);
     let q = vec2<u32>(uc.m << 7u, 0u);
     let q_exp = uc.e - 23 - 39;
-    let p_bigger = p_exp > q_exp || (p_exp == q_exp && !gemm_w_less(p, q));
+    let p_bigger = p_exp > q_exp || (p_exp == q_exp && !w_less(p, q));
     var big = q;
     var big_exp = q_exp;
     var big_sign = c_sign;
@@ -185,17 +89,17 @@ fn gemm_sum(p: vec2<u32>, p_exp: i32, product_sign: u32, c: u32) -> u32 {
         small_exp = q_exp;
         small_sign = c_sign;
     }
-    let shifted = gemm_w_shr_sticky(small, u32(big_exp - small_exp));
+    let shifted = w_shr_sticky(small, u32(big_exp - small_exp));
     var sum: vec2<u32>;
     if (big_sign == small_sign) {
-        sum = gemm_w_add(big, shifted);
+        sum = w_add(big, shifted);
     } else {
-        sum = gemm_w_sub(big, shifted);
+        sum = w_sub(big, shifted);
     }
     if (sum.x == 0u && sum.y == 0u) {
         return 0u;
     }
-    return big_sign | gemm_round_wide(sum, big_exp);
+    return big_sign | round_wide(sum, big_exp);
 }
 
 // a * b + c with one rounding to nearest even (math.rs `fma`), on bit patterns.
@@ -229,17 +133,17 @@ fn gemm_fma(a: u32, b: u32, c: u32) -> u32 {
         }
         return c;
     }
-    let ua = gemm_unpack(aa);
-    let ub = gemm_unpack(ba);
+    let ua = unpack(aa);
+    let ub = unpack(ba);
     let p0 = mul_hi_lo(ua.m, ub.m);
     var p_shift = 16u;
     if (p0.x >= 0x8000u) {
         p_shift = 15u;
     }
-    let p = gemm_w_shl(p0, p_shift);
+    let p = w_shl(p0, p_shift);
     let p_exp = ua.e + ub.e - 46 - i32(p_shift);
     if (ca == 0u) {
-        return product_sign | gemm_round_wide(p, p_exp);
+        return product_sign | round_wide(p, p_exp);
     }
     return gemm_sum(p, p_exp, product_sign, c);
 }
@@ -278,7 +182,7 @@ fn gemm_add(a: u32, c: u32) -> u32 {
     if (ca == 0u) {
         return a;
     }
-    let ua = gemm_unpack(aa);
+    let ua = unpack(aa);
     return gemm_sum(vec2<u32>(ua.m << 7u, 0u), ua.e - 62, a_sign, c);
 }
 

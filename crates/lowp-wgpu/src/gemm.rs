@@ -8,7 +8,6 @@
 //! compare equal).
 
 use crate::params::{GemmParams, GemmShapeParams, QuantizerParams};
-use crate::shaders::COMMON;
 use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use lowp_backend::{BackendError, Result};
 use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
@@ -26,13 +25,10 @@ const ACC_SEQUENTIAL: u32 = 0;
 const ACC_COMPENSATED: u32 = 1;
 const ACC_BLOCKED: u32 = 2;
 
-/// The complete module source: common.wgsl, then gemm.wgsl.
+/// The complete module source: common.wgsl, math.wgsl (whose 64-bit integer helpers the GEMM's
+/// exact arithmetic uses), then gemm.wgsl.
 pub fn module_source() -> String {
-    let mut source = String::with_capacity(COMMON.len() + SOURCE.len() + 32);
-    source.push_str(COMMON);
-    source.push_str("\n// ---- gemm.wgsl ----\n\n");
-    source.push_str(SOURCE);
-    source
+    crate::ops::module_source(SOURCE)
 }
 
 /// Values of one batch entry of A, B and C.

@@ -31,7 +31,8 @@ pub const OPS: &str = include_str!("../../../shaders/ops.wgsl");
 /// `shaders/reduce.wgsl`: reductions.
 pub const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
 
-/// The module source of `family` (`OPS` or `REDUCE`): common.wgsl, math.wgsl, then the file.
+/// The module source of `family` (`OPS`, `REDUCE` or gemm.wgsl): common.wgsl, math.wgsl, then the
+/// file.
 pub fn module_source(family: &str) -> String {
     let mut source = String::with_capacity(shaders::COMMON.len() + MATH.len() + family.len() + 64);
     source.push_str(shaders::COMMON);
