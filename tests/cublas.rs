@@ -14,7 +14,7 @@ use lowp::formats::{Format, Quantizer, Rounding};
 use lowp::nn::functional::qlinear;
 use lowp::nn::{Cast, Mac, QAffineFormats};
 use lowp::tensor::{Device, Tensor};
-use lowp_cuda::cublas::{CublasCompute, CublasRoute, CublasType};
+use lowp_cuda::cublas::{CublasCompute, NATIVE_ROUTES};
 use lowp_cuda::{CublasAcceleration, CudaBackend, FastMode};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
@@ -150,35 +150,8 @@ fn input_roundoff(compute: CublasCompute) -> f64 {
 /// Every native route, with shapes M ≠ K ≠ N, batch 3 and all four transpose combinations.
 #[test]
 fn native_gemms_take_cublas_within_the_bound_of_their_formats() {
-    use CublasCompute as C;
-    use CublasType as T;
-    let routes = [
-        ("fp32", "fp32", None, (T::F32, T::F32, C::F32)),
-        (
-            "fp32",
-            "fp32",
-            Some(FastMode::F16),
-            (T::F32, T::F32, C::F32Fast16F),
-        ),
-        (
-            "fp32",
-            "fp32",
-            Some(FastMode::Bf16),
-            (T::F32, T::F32, C::F32Fast16Bf),
-        ),
-        (
-            "fp32",
-            "fp32",
-            Some(FastMode::Tf32),
-            (T::F32, T::F32, C::F32FastTf32),
-        ),
-        ("tf32", "fp32", None, (T::F32, T::F32, C::F32FastTf32)),
-        ("fp16", "fp32", None, (T::F16, T::F32, C::F32)),
-        ("fp16", "fp16", None, (T::F16, T::F16, C::F16)),
-        ("bf16", "fp32", None, (T::Bf16, T::F32, C::F32)),
-    ];
     let cpu = CpuBackend::new();
-    for (mul, add, fast_mode, (inputs, output, compute)) in routes {
+    for (mul, add, fast_mode, expected_route) in NATIVE_ROUTES {
         let Some((backend, _setting)) = backend_with(CublasAcceleration {
             enabled: true,
             fast_mode,
@@ -192,11 +165,6 @@ fn native_gemms_take_cublas_within_the_bound_of_their_formats() {
             spec.fma = true;
             spec.transpose_a = transpose_a;
             spec.transpose_b = transpose_b;
-            let expected_route = CublasRoute {
-                inputs,
-                output,
-                compute,
-            };
             assert_eq!(backend.cublas_route(&spec), Some(expected_route));
             let (a_len, b_len, _) = spec.sizes();
             // fp32 inputs of fast modes are not representable in the tensor-core type: the
@@ -214,7 +182,7 @@ fn native_gemms_take_cublas_within_the_bound_of_their_formats() {
             let exact = run(&cpu, &a, &b, &spec);
             // Inputs representable in the mul format stay as they are under any input rounding.
             let input_u = if spec.mul == format("fp32") {
-                input_roundoff(compute)
+                input_roundoff(expected_route.compute)
             } else {
                 0.0
             };

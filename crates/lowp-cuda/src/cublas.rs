@@ -152,6 +152,103 @@ pub struct CublasRoute {
     pub compute: CublasCompute,
 }
 
+/// The native GEMMs of the [module](self) table: `(mul, add, fast mode, route)`, with the route
+/// cuBLAS runs them on. [`CublasRoute::of`] decides from the spec; the tests check it against
+/// this table and run every entry.
+pub const NATIVE_ROUTES: [(&str, &str, Option<FastMode>, CublasRoute); 9] = [
+    (
+        "fp32",
+        "fp32",
+        None,
+        CublasRoute {
+            inputs: CublasType::F32,
+            output: CublasType::F32,
+            compute: CublasCompute::F32,
+        },
+    ),
+    (
+        "fp32",
+        "fp32",
+        Some(FastMode::F16),
+        CublasRoute {
+            inputs: CublasType::F32,
+            output: CublasType::F32,
+            compute: CublasCompute::F32Fast16F,
+        },
+    ),
+    (
+        "fp32",
+        "fp32",
+        Some(FastMode::Bf16),
+        CublasRoute {
+            inputs: CublasType::F32,
+            output: CublasType::F32,
+            compute: CublasCompute::F32Fast16Bf,
+        },
+    ),
+    (
+        "fp32",
+        "fp32",
+        Some(FastMode::Tf32),
+        CublasRoute {
+            inputs: CublasType::F32,
+            output: CublasType::F32,
+            compute: CublasCompute::F32FastTf32,
+        },
+    ),
+    (
+        "tf32",
+        "fp32",
+        None,
+        CublasRoute {
+            inputs: CublasType::F32,
+            output: CublasType::F32,
+            compute: CublasCompute::F32FastTf32,
+        },
+    ),
+    (
+        "fp16",
+        "fp32",
+        None,
+        CublasRoute {
+            inputs: CublasType::F16,
+            output: CublasType::F32,
+            compute: CublasCompute::F32,
+        },
+    ),
+    // A fast mode changes nothing for inputs that already have a 16-bit type.
+    (
+        "fp16",
+        "fp32",
+        Some(FastMode::Bf16),
+        CublasRoute {
+            inputs: CublasType::F16,
+            output: CublasType::F32,
+            compute: CublasCompute::F32,
+        },
+    ),
+    (
+        "fp16",
+        "fp16",
+        None,
+        CublasRoute {
+            inputs: CublasType::F16,
+            output: CublasType::F16,
+            compute: CublasCompute::F16,
+        },
+    ),
+    (
+        "bf16",
+        "fp32",
+        None,
+        CublasRoute {
+            inputs: CublasType::Bf16,
+            output: CublasType::F32,
+            compute: CublasCompute::F32,
+        },
+    ),
+];
+
 impl CublasRoute {
     /// The route of `spec` with `fast_mode`, or `None` when the spec is not native (see the
     /// [module](self) table): such a GEMM runs the bit-exact kernel.
@@ -598,46 +695,10 @@ mod tests {
 
     #[test]
     fn native_specs_take_their_documented_route() {
-        use CublasCompute as C;
-        use CublasType as T;
-        let cases = [
-            ("fp32", "fp32", None, (T::F32, T::F32, C::F32)),
-            (
-                "fp32",
-                "fp32",
-                Some(FastMode::F16),
-                (T::F32, T::F32, C::F32Fast16F),
-            ),
-            (
-                "fp32",
-                "fp32",
-                Some(FastMode::Bf16),
-                (T::F32, T::F32, C::F32Fast16Bf),
-            ),
-            (
-                "fp32",
-                "fp32",
-                Some(FastMode::Tf32),
-                (T::F32, T::F32, C::F32FastTf32),
-            ),
-            ("tf32", "fp32", None, (T::F32, T::F32, C::F32FastTf32)),
-            (
-                "fp16",
-                "fp32",
-                Some(FastMode::Bf16),
-                (T::F16, T::F32, C::F32),
-            ),
-            ("fp16", "fp16", None, (T::F16, T::F16, C::F16)),
-            ("bf16", "fp32", None, (T::Bf16, T::F32, C::F32)),
-        ];
-        for (mul, add, fast_mode, (inputs, output, compute)) in cases {
+        for (mul, add, fast_mode, route) in NATIVE_ROUTES {
             assert_eq!(
                 CublasRoute::of(&spec(mul, add), fast_mode),
-                Some(CublasRoute {
-                    inputs,
-                    output,
-                    compute
-                }),
+                Some(route),
                 "{mul}/{add} {fast_mode:?}"
             );
         }
