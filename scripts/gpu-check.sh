@@ -131,24 +131,32 @@ fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 
-find_nvrtc() {
-    if ldconfig -p 2>/dev/null | grep -q 'libnvrtc\.so\.13'; then
+# The folder of CUDA library $1 (e.g. libnvrtc.so.13): "(ldconfig)" when the loader's cache
+# lists it, else CUDA's folders, the Python package's nvidia/cu13/lib, the carried folder $2;
+# empty when none has it.
+find_cuda_library() {
+    local name=$1 carried=$2 dir
+    if ldconfig -p 2>/dev/null | grep -qF "$name"; then
         echo "(ldconfig)"
         return
     fi
-    local dir
     for dir in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
-        [ -e "$dir/libnvrtc.so.13" ] && echo "$dir" && return
+        [ -e "$dir/$name" ] && echo "$dir" && return
     done
     dir=$(python3 -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13", "lib"))' 2>/dev/null || true)
-    [ -n "$dir" ] && [ -e "$dir/libnvrtc.so.13" ] && echo "$dir" && return
-    [ -e "$ROOT/.nvrtc/nvidia/cu13/lib/libnvrtc.so.13" ] && echo "$ROOT/.nvrtc/nvidia/cu13/lib" && return
-    if ls "$ROOT"/.whl/nvidia_cuda_nvrtc-*.whl >/dev/null 2>&1; then
-        python3 -m zipfile -e "$(ls "$ROOT"/.whl/nvidia_cuda_nvrtc-*.whl | head -1)" /tmp/lowp-nvrtc
-        echo /tmp/lowp-nvrtc/nvidia/cu13/lib
-        return
-    fi
+    [ -n "$dir" ] && [ -e "$dir/$name" ] && echo "$dir" && return
+    [ -e "$ROOT/$carried/nvidia/cu13/lib/$name" ] && echo "$ROOT/$carried/nvidia/cu13/lib" && return
     echo ""
+}
+# NVRTC: as above, or a carried wheel in .whl/ (unpacked to /tmp).
+find_nvrtc() {
+    local dir
+    dir=$(find_cuda_library libnvrtc.so.13 .nvrtc)
+    if [ -z "$dir" ] && ls "$ROOT"/.whl/nvidia_cuda_nvrtc-*.whl >/dev/null 2>&1; then
+        python3 -m zipfile -e "$(ls "$ROOT"/.whl/nvidia_cuda_nvrtc-*.whl | head -1)" /tmp/lowp-nvrtc
+        dir=/tmp/lowp-nvrtc/nvidia/cu13/lib
+    fi
+    echo "$dir"
 }
 # libcuda: the driver's folder when the loader's cache does not list it.
 if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1'; then
@@ -170,21 +178,7 @@ fi
 note "NVRTC: $NVRTC_DIR"
 # libcublas for the cuBLAS fast path (see the header): the loader's cache, CUDA's folders, the
 # Python package, or a carried .cublas/.
-find_cublas() {
-    if ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.13'; then
-        echo "(ldconfig)"
-        return
-    fi
-    local dir
-    for dir in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
-        [ -e "$dir/libcublas.so.13" ] && echo "$dir" && return
-    done
-    dir=$(python3 -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13", "lib"))' 2>/dev/null || true)
-    [ -n "$dir" ] && [ -e "$dir/libcublas.so.13" ] && echo "$dir" && return
-    [ -e "$ROOT/.cublas/nvidia/cu13/lib/libcublas.so.13" ] && echo "$ROOT/.cublas/nvidia/cu13/lib" && return
-    echo ""
-}
-CUBLAS_DIR=$(find_cublas)
+CUBLAS_DIR=$(find_cuda_library libcublas.so.13 .cublas)
 if [ -z "$CUBLAS_DIR" ]; then
     note "no libcublas.so.13 found: the cuBLAS steps will fail (see the header of this script)"
 elif [ "$CUBLAS_DIR" != "(ldconfig)" ]; then
