@@ -94,28 +94,16 @@ async fn run<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_now;
 
     #[test]
     fn the_native_build_quantizes_on_the_cpu_like_the_scalar_reference() {
-        let (backend, text) = pollster_free_block_on(ComputeBackend::detect());
+        let (backend, text) = run_now(ComputeBackend::detect());
         assert_eq!(backend.name(), "cpu");
         assert!(text.starts_with("CPU"));
         let quantizer = Quantizer::nearest("e4m3".parse().unwrap());
         let data = [1.0625, 1000.0, -0.3, 3.0e-3];
-        let out = pollster_free_block_on(backend.quantize(&data, &[4], &quantizer)).unwrap();
+        let out = run_now(backend.quantize(&data, &[4], &quantizer)).unwrap();
         assert_eq!(out, quantizer.quantize_slice(&data, &[4]).unwrap());
-    }
-
-    /// Runs a future that never waits (the CPU backend completes at once).
-    fn pollster_free_block_on<F: core::future::Future>(future: F) -> F::Output {
-        use core::task::{Context, Poll, Waker};
-        let mut future = core::pin::pin!(future);
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(output) => output,
-            Poll::Pending => panic!("the CPU backend does not wait"),
-        }
     }
 }

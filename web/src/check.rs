@@ -378,19 +378,8 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_now;
     use lowp_backend::CpuBackend;
-
-    fn run_now<F: core::future::Future>(future: F) -> F::Output {
-        use core::task::{Context, Poll, Waker};
-        let mut future = core::pin::pin!(future);
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(output) => output,
-            Poll::Pending => panic!("the CPU backend does not wait"),
-        }
-    }
 
     #[test]
     fn every_case_runs_on_the_cpu_backend() {

@@ -18,3 +18,18 @@ pub mod text;
 pub mod train_worker;
 pub mod training;
 pub mod values;
+
+/// Runs a future that never waits (the CPU backend completes at once): how the native unit tests
+/// drive the crate's async code.
+#[cfg(test)]
+pub(crate) fn run_now<F: core::future::Future>(future: F) -> F::Output {
+    use core::task::{Context, Poll, Waker};
+    let mut future = core::pin::pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the CPU backend does not wait"),
+    }
+}

@@ -292,20 +292,8 @@ pub fn train_worker_message(text: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run_now;
     use std::rc::Rc;
-
-    /// Runs a future that never waits (the CPU backend completes at once).
-    fn run_now<F: Future>(future: F) -> F::Output {
-        use core::task::{Context, Poll, Waker};
-        let mut future = core::pin::pin!(future);
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(output) => output,
-            Poll::Pending => panic!("the CPU backend does not wait"),
-        }
-    }
 
     fn short_settings() -> TrainSettings {
         TrainSettings {

@@ -558,19 +558,7 @@ pub const TRAIN_ROUNDINGS: [&str; 2] = ["nearest", "stochastic"];
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Runs a future that never waits (the CPU backend completes at once).
-    fn run_now<F: core::future::Future>(future: F) -> F::Output {
-        use core::task::{Context, Poll, Waker};
-        let mut future = core::pin::pin!(future);
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(output) => output,
-            Poll::Pending => panic!("the CPU backend does not wait"),
-        }
-    }
+    use crate::run_now;
 
     fn losses(settings: &TrainSettings, steps: usize) -> Vec<f32> {
         let mut run = TrainRun::new(settings, Device::cpu()).unwrap();
