@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Scratch, assert_bad_input, f32_bytes, lowp, success};
+use common::{Scratch, assert_bad_input, f32_bytes, lowp, quantize_args, success};
 use std::ffi::OsStr;
 use std::fs;
 use std::process::Command;
@@ -309,19 +309,13 @@ fn unknown_backends_are_bad_input_and_leave_no_output() {
         (false, false) => "available backends: cpu",
     };
     assert_bad_input(
-        &lowp([
-            OsStr::new("--backend"),
-            "tpu".as_ref(),
-            "quantize".as_ref(),
-            "--format".as_ref(),
-            "e4m3".as_ref(),
-            "--rounding".as_ref(),
-            "nearest".as_ref(),
-            "--input".as_ref(),
-            input.as_os_str(),
-            "--output".as_ref(),
-            output.as_os_str(),
-        ]),
+        &lowp(
+            [
+                &[OsStr::new("--backend"), "tpu".as_ref()][..],
+                &quantize_args("e4m3", "nearest", &input, &output),
+            ]
+            .concat(),
+        ),
         &format!("unknown backend 'tpu'; {available}"),
     );
     assert_eq!(scratch.entries(), ["in.f32"]);
@@ -350,18 +344,10 @@ fn wgpu_without_an_adapter_is_bad_input_and_leaves_no_output() {
             .unwrap()
     };
     let quantize = run(&[
-        "--backend".as_ref(),
-        "wgpu".as_ref(),
-        "quantize".as_ref(),
-        "--format".as_ref(),
-        "e4m3".as_ref(),
-        "--rounding".as_ref(),
-        "nearest".as_ref(),
-        "--input".as_ref(),
-        input.as_os_str(),
-        "--output".as_ref(),
-        output.as_os_str(),
-    ]);
+        &[OsStr::new("--backend"), "wgpu".as_ref()][..],
+        &quantize_args("e4m3", "nearest", &input, &output),
+    ]
+    .concat());
     assert_bad_input(&quantize, "backend wgpu is unavailable: ");
     assert_eq!(scratch.entries(), ["in.f32"]);
     assert_bad_input(
@@ -418,19 +404,13 @@ fn cuda_without_a_device_is_bad_input_and_leaves_no_output() {
     let scratch = Scratch::new("backend-cli", "cuda-unavailable");
     let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
     let output = scratch.file("out.f32");
-    let quantize = lowp([
-        OsStr::new("--backend"),
-        "cuda".as_ref(),
-        "quantize".as_ref(),
-        "--format".as_ref(),
-        "e4m3".as_ref(),
-        "--rounding".as_ref(),
-        "nearest".as_ref(),
-        "--input".as_ref(),
-        input.as_os_str(),
-        "--output".as_ref(),
-        output.as_os_str(),
-    ]);
+    let quantize = lowp(
+        [
+            &[OsStr::new("--backend"), "cuda".as_ref()][..],
+            &quantize_args("e4m3", "nearest", &input, &output),
+        ]
+        .concat(),
+    );
     assert_bad_input(&quantize, "backend cuda is unavailable: ");
     assert_bad_input(&quantize, "(backends in this build: cpu");
     assert_eq!(scratch.entries(), ["in.f32"]);
@@ -448,18 +428,13 @@ fn cublas_on_other_backends_is_bad_input() {
     let input = scratch.write_f32("in.f32", &[1.0, 2.0]);
     let output = scratch.file("out.f32");
     assert_bad_input(
-        &lowp([
-            OsStr::new("--cublas"),
-            "quantize".as_ref(),
-            "--format".as_ref(),
-            "e4m3".as_ref(),
-            "--rounding".as_ref(),
-            "nearest".as_ref(),
-            "--input".as_ref(),
-            input.as_os_str(),
-            "--output".as_ref(),
-            output.as_os_str(),
-        ]),
+        &lowp(
+            [
+                &[OsStr::new("--cublas")][..],
+                &quantize_args("e4m3", "nearest", &input, &output),
+            ]
+            .concat(),
+        ),
         "--cublas needs --backend cuda (backend cpu has no cuBLAS fast path)",
     );
     assert_eq!(scratch.entries(), ["in.f32"]);

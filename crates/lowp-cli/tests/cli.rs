@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Scratch, assert_bad_input, f32_bytes, lowp, read_f32, success};
+use common::{Scratch, assert_bad_input, f32_bytes, lowp, quantize_args, read_f32, success};
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -157,17 +157,7 @@ fn quantize_f32_to_e4m3_nearest() {
         &[1.0625, 1000.0, -1000.0, 0.3, -0.0, f32::NAN, 240.0],
     );
     let output = scratch.file("out.f32");
-    success(&lowp([
-        OsStr::new("quantize"),
-        "--format".as_ref(),
-        "e4m3".as_ref(),
-        "--rounding".as_ref(),
-        "nearest".as_ref(),
-        "--input".as_ref(),
-        input.as_os_str(),
-        "--output".as_ref(),
-        output.as_os_str(),
-    ]));
+    success(&lowp(quantize_args("e4m3", "nearest", &input, &output)));
     assert_bits(
         &read_f32(&output),
         &[
@@ -197,19 +187,7 @@ fn quantize_npy_keeps_the_shape_and_fixed_point_ties_to_even() {
     )
     .unwrap();
     let output = scratch.file("out.npy");
-    let run = |rounding: &str| {
-        lowp([
-            OsStr::new("quantize"),
-            "--format".as_ref(),
-            "fixed(wl=8,fl=4)".as_ref(),
-            "--rounding".as_ref(),
-            rounding.as_ref(),
-            "--input".as_ref(),
-            input.as_os_str(),
-            "--output".as_ref(),
-            output.as_os_str(),
-        ])
-    };
+    let run = |rounding: &str| lowp(quantize_args("fixed(wl=8,fl=4)", rounding, &input, &output));
     success(&run("nearest"));
     let (header, got) = read_npy(&output);
     assert!(

@@ -57,6 +57,27 @@ pub fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// `quantize --format FORMAT --rounding ROUNDING --input INPUT --output OUTPUT`, for tests to put
+/// global options before and further options after.
+pub fn quantize_args<'a>(
+    format: &'a str,
+    rounding: &'a str,
+    input: &'a Path,
+    output: &'a Path,
+) -> Vec<&'a OsStr> {
+    vec![
+        OsStr::new("quantize"),
+        OsStr::new("--format"),
+        OsStr::new(format),
+        OsStr::new("--rounding"),
+        OsStr::new(rounding),
+        OsStr::new("--input"),
+        input.as_os_str(),
+        OsStr::new("--output"),
+        output.as_os_str(),
+    ]
+}
+
 /// Runs the binary with `args`.
 pub fn lowp<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(args: I) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lowp"))
