@@ -452,24 +452,18 @@ impl CudaBackend {
         let a16 = self.narrow(&a.slice, a.len, route.inputs)?;
         let b16 = self.narrow(&b.slice, b.len, route.inputs)?;
         let mut output = self.storage_uninit(c_len)?;
+        let a = a16
+            .as_ref()
+            .map_or(Operand::Wide(&a.slice), Operand::Narrow);
+        let b = b16
+            .as_ref()
+            .map_or(Operand::Wide(&b.slice), Operand::Narrow);
         match route.output {
             CublasType::F32 => {
-                let a = a16
-                    .as_ref()
-                    .map_or(Operand::Wide(&a.slice), Operand::Narrow);
-                let b = b16
-                    .as_ref()
-                    .map_or(Operand::Wide(&b.slice), Operand::Narrow);
                 self.launch_cublas(blas, route, spec, a, b, &mut output.slice)?;
             }
             _ => {
                 let mut c16 = alloc_u16(self, c_len)?;
-                let a = a16
-                    .as_ref()
-                    .map_or(Operand::Wide(&a.slice), Operand::Narrow);
-                let b = b16
-                    .as_ref()
-                    .map_or(Operand::Wide(&b.slice), Operand::Narrow);
                 self.launch_cublas(blas, route, spec, a, b, &mut c16)?;
                 self.convert("half_to_float", &c16, &mut output.slice, c_len)?;
             }
