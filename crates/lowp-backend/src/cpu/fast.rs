@@ -247,6 +247,32 @@ fn fixed_lane<const MODE: u32>(k: &FixedKernel, x: u32, word: u32) -> u32 {
 /// Philox blocks per batch of random words (4 words each).
 const WORD_BLOCKS: usize = 64;
 
+/// The ten Philox4x32-10 rounds with key `(lo32(seed), hi32(seed))` on `N` counters in
+/// structure-of-arrays form (`state[w][j]`: word `w` of counter `j`), so that LLVM vectorises
+/// them (64-bit products; the same bits as `lowp_formats::philox::philox4x32_10`).
+#[inline(always)]
+fn soa_rounds<const N: usize>(seed: u64, state: [&mut [u32; N]; 4]) {
+    let [c0, c1, c2, c3] = state;
+    let key = seed_key(seed);
+    let (mut k0, mut k1) = (key[0], key[1]);
+    for round in 0..10 {
+        if round > 0 {
+            k0 = k0.wrapping_add(0x9E37_79B9);
+            k1 = k1.wrapping_add(0xBB67_AE85);
+        }
+        for j in 0..N {
+            let p0 = u64::from(0xD251_1F53u32) * u64::from(c0[j]);
+            let p1 = u64::from(0xCD9E_8D57u32) * u64::from(c2[j]);
+            let next0 = (p1 >> 32) as u32 ^ c1[j] ^ k0;
+            let next2 = (p0 >> 32) as u32 ^ c3[j] ^ k1;
+            c0[j] = next0;
+            c1[j] = p1 as u32;
+            c2[j] = next2;
+            c3[j] = p0 as u32;
+        }
+    }
+}
+
 /// Fills `words` with the random words of elements `first ..` (SEMANTICS.md §3): four words per
 /// Philox4x32-10 block, computed for [`WORD_BLOCKS`] blocks at once in structure-of-arrays form
 /// so the rounds vectorise (64-bit products; the same bits as the 16-bit-halves scalar code).
@@ -258,7 +284,6 @@ fn fill_words(seed: u64, first: u64, words: &mut [u32]) {
         }
         return;
     }
-    let key = seed_key(seed);
     let first_block = first >> 2;
     let mut c0 = [0u32; WORD_BLOCKS];
     let mut c1 = [0u32; WORD_BLOCKS];
@@ -269,23 +294,7 @@ fn fill_words(seed: u64, first: u64, words: &mut [u32]) {
         *lo = block as u32;
         *hi = (block >> 32) as u32;
     }
-    let (mut k0, mut k1) = (key[0], key[1]);
-    for round in 0..10 {
-        if round > 0 {
-            k0 = k0.wrapping_add(0x9E37_79B9);
-            k1 = k1.wrapping_add(0xBB67_AE85);
-        }
-        for j in 0..WORD_BLOCKS {
-            let p0 = u64::from(0xD251_1F53u32) * u64::from(c0[j]);
-            let p1 = u64::from(0xCD9E_8D57u32) * u64::from(c2[j]);
-            let next0 = (p1 >> 32) as u32 ^ c1[j] ^ k0;
-            let next2 = (p0 >> 32) as u32 ^ c3[j] ^ k1;
-            c0[j] = next0;
-            c1[j] = p1 as u32;
-            c2[j] = next2;
-            c3[j] = p0 as u32;
-        }
-    }
+    soa_rounds(seed, [&mut c0, &mut c1, &mut c2, &mut c3]);
     let mut interleaved = [0u32; 4 * WORD_BLOCKS];
     for (j, group) in interleaved.chunks_exact_mut(4).enumerate() {
         group.copy_from_slice(&[c0[j], c1[j], c2[j], c3[j]]);
@@ -1041,7 +1050,6 @@ pub(crate) fn gemm_word_lanes<const LANES: usize>(
     stream: u32,
     words: &mut [[u32; LANES]; 4],
 ) {
-    let key = seed_key(seed);
     let [c0, c1, c2, c3] = words;
     for j in 0..LANES {
         let o = first.wrapping_add(j as u64);
@@ -1050,23 +1058,7 @@ pub(crate) fn gemm_word_lanes<const LANES: usize>(
         c2[j] = k;
         c3[j] = stream;
     }
-    let (mut k0, mut k1) = (key[0], key[1]);
-    for round in 0..10 {
-        if round > 0 {
-            k0 = k0.wrapping_add(0x9E37_79B9);
-            k1 = k1.wrapping_add(0xBB67_AE85);
-        }
-        for j in 0..LANES {
-            let p0 = u64::from(0xD251_1F53u32) * u64::from(c0[j]);
-            let p1 = u64::from(0xCD9E_8D57u32) * u64::from(c2[j]);
-            let next0 = (p1 >> 32) as u32 ^ c1[j] ^ k0;
-            let next2 = (p0 >> 32) as u32 ^ c3[j] ^ k1;
-            c0[j] = next0;
-            c1[j] = p1 as u32;
-            c2[j] = next2;
-            c3[j] = p0 as u32;
-        }
-    }
+    soa_rounds(seed, [c0, c1, c2, c3]);
 }
 
 #[cfg(test)]
