@@ -236,6 +236,58 @@ fn quantized_grad(
     )
 }
 
+/// The shapes a convolution's backward restores its gradients to.
+struct GradShapes {
+    input: Vec<usize>,
+    weight: Vec<usize>,
+    has_bias: bool,
+}
+
+impl GradShapes {
+    fn of(input: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Self {
+        Self {
+            input: input.shape().to_vec(),
+            weight: weight.shape().to_vec(),
+            has_bias: bias.is_some(),
+        }
+    }
+}
+
+/// The epilogue of both convolutions' backward, from the quantized output gradient `gq` (scale
+/// `sg`), the input's scale `sx`, the input gradient `gx` (already unscaled) and the weight GEMM
+/// `gw`: `[Qgrad(gx), Qgrad(gw / (sg·sx)), Qgrad(Σ gq per channel / sg) with a bias]`, in the
+/// input's and weight's shapes.
+fn gradients(
+    shapes: &GradShapes,
+    formats: &QAffineFormats,
+    call: &CallSeeds,
+    (gq, sg, sx): (&Tensor, f32, f32),
+    gx: &Tensor,
+    gw: &Tensor,
+) -> Result<Vec<Option<Tensor>>> {
+    let gw = cast(
+        formats.grad_quant.as_ref(),
+        &unscale(gw, sg, sx)?.reshape(&shapes.weight)?,
+        call.seed(role::GRAD_WEIGHT),
+    )?;
+    let gx = cast(formats.grad_quant.as_ref(), gx, call.seed(role::GRAD_INPUT))?
+        .reshape(&shapes.input)?;
+    let mut grads = vec![Some(gx), Some(gw)];
+    if shapes.has_bias {
+        let gb = unscale(
+            &channel_sums(gq, formats, call.seed(role::BWD_BIAS_SUM))?,
+            sg,
+            1.0,
+        )?;
+        grads.push(Some(cast(
+            formats.grad_quant.as_ref(),
+            &gb,
+            call.seed(role::GRAD_BIAS),
+        )?));
+    }
+    Ok(grads)
+}
+
 fn add_bias(y: &Tensor, bias: &Tensor, formats: &QAffineFormats, seed: u64) -> Result<Tensor> {
     let mut shape = vec![bias.len()];
     shape.extend(std::iter::repeat_n(1, y.rank() - 2));
@@ -405,11 +457,7 @@ pub fn qconv(
     let y = from_groups(&unscale(&acc, sx, sw)?, batch, &output)?;
     let y = bias_and_output(y, bias, formats, &call, unbatched)?;
     let formats = formats.clone();
-    let (input_shape, weight_shape, has_bias) = (
-        input.shape().to_vec(),
-        weight.shape().to_vec(),
-        bias.is_some(),
-    );
+    let shapes = GradShapes::of(input, weight, bias);
     let mut inputs = vec![input, weight];
     inputs.extend(bias);
     Ok(Tensor::with_backward(
@@ -426,11 +474,6 @@ pub fn qconv(
                     true,
                     &formats.gemm(false, call.seed(role::BWD_GEMM_WEIGHT))?,
                 )?;
-                let gw = cast(
-                    formats.grad_quant.as_ref(),
-                    &unscale(&gw, sg, sx)?.reshape(&weight_shape)?,
-                    call.seed(role::GRAD_WEIGHT),
-                )?;
                 let gcols = wq.qgemm(
                     &gmat,
                     true,
@@ -441,26 +484,7 @@ pub fn qconv(
                 for (axis, (len, indices)) in pad_indices.iter().enumerate().rev() {
                     gx = gx.scatter_add(axis + 2, indices, *len)?;
                 }
-                let gx = cast(
-                    formats.grad_quant.as_ref(),
-                    &gx,
-                    call.seed(role::GRAD_INPUT),
-                )?
-                .reshape(&input_shape)?;
-                let mut grads = vec![Some(gx), Some(gw)];
-                if has_bias {
-                    let gb = unscale(
-                        &channel_sums(&gq, &formats, call.seed(role::BWD_BIAS_SUM))?,
-                        sg,
-                        1.0,
-                    )?;
-                    grads.push(Some(cast(
-                        formats.grad_quant.as_ref(),
-                        &gb,
-                        call.seed(role::GRAD_BIAS),
-                    )?));
-                }
-                Ok(grads)
+                gradients(&shapes, &formats, &call, (&gq, sg, sx), &gx, &gw)
             };
             run().map_err(to_tensor_error)
         },
@@ -654,11 +678,7 @@ pub fn qconv_transpose(
     let y = unscale(&cols.col2im(&geometry)?, sx, sw)?;
     let y = bias_and_output(y, bias, formats, &call, unbatched)?;
     let formats = formats.clone();
-    let (input_shape, weight_shape, has_bias) = (
-        input.shape().to_vec(),
-        weight.shape().to_vec(),
-        bias.is_some(),
-    );
+    let shapes = GradShapes::of(input, weight, bias);
     let mut inputs = vec![input, weight];
     inputs.extend(bias);
     Ok(Tensor::with_backward(
@@ -679,37 +699,13 @@ pub fn qconv_transpose(
                 for (axis, &len) in spatial.iter().enumerate() {
                     gx = gx.narrow(axis as isize + 2, 0, len)?;
                 }
-                let gx = cast(
-                    formats.grad_quant.as_ref(),
-                    &gx,
-                    call.seed(role::GRAD_INPUT),
-                )?
-                .reshape(&input_shape)?;
                 let gw = x3.qgemm(
                     &gcols,
                     false,
                     true,
                     &formats.gemm(false, call.seed(role::BWD_GEMM_WEIGHT))?,
                 )?;
-                let gw = cast(
-                    formats.grad_quant.as_ref(),
-                    &unscale(&gw, sg, sx)?.reshape(&weight_shape)?,
-                    call.seed(role::GRAD_WEIGHT),
-                )?;
-                let mut grads = vec![Some(gx), Some(gw)];
-                if has_bias {
-                    let gb = unscale(
-                        &channel_sums(&gq, &formats, call.seed(role::BWD_BIAS_SUM))?,
-                        sg,
-                        1.0,
-                    )?;
-                    grads.push(Some(cast(
-                        formats.grad_quant.as_ref(),
-                        &gb,
-                        call.seed(role::GRAD_BIAS),
-                    )?));
-                }
-                Ok(grads)
+                gradients(&shapes, &formats, &call, (&gq, sg, sx), &gx, &gw)
             };
             run().map_err(to_tensor_error)
         },
