@@ -78,6 +78,7 @@ constexpr u32 INF_BITS = 0x7F800000u;
 constexpr u32 QUIET_BIT = 0x00400000u;
 constexpr u32 QNAN_BITS = 0x7FC00000u;
 constexpr u32 MAGNITUDE_MASK = 0x7FFFFFFFu;
+constexpr u32 MIN_NORMAL_BITS = 0x00800000u;
 
 // Rounding::code()
 constexpr u32 MODE_NEAREST = 0u;
@@ -301,10 +302,67 @@ __device__ __forceinline__ u32 pow2(i32 e) {
     return 0u;
 }
 
+// The common case of round_to_quantum, with the same bits in fewer steps: a normal binary32
+// magnitude u whose quantum 2^shift lies inside its stored fraction (1 <= shift <= 22). The kept
+// quanta are u's bits above the shift, the last of them a fraction bit (so its parity is the
+// parity of the kept quanta); rounding away from zero adds one quantum, so every mode is one
+// increment added to u, then the dropped bits masked off. A carry out of the fraction moves into
+// the exponent field exactly when the rounded value reaches the next binade (2^128 gives +Inf's
+// pattern, as compose does). Increments:
+//   nearest: half - 1 + the last kept bit   nearest_away: half   toward_zero: 0
+//   up / down: the dropped mask when rounding away from zero, else 0   odd: kept | 1 if inexact
+//   stochastic: the top `bits` of the word aligned with the dropped bits' top, which carries
+//   exactly when floor(remainder * 2^bits / 2^shift) + random >= 2^bits (rounds_away).
+__device__ __forceinline__ u32 round_within_significand(u32 u, u32 shift, u32 mode, u32 bits, bool negative, u32 word) {
+    const auto quantum = 1u << shift;
+    const auto dropped_mask = quantum - 1u;
+    auto increment = 0u;
+    switch (mode) {
+        case MODE_NEAREST: {
+            increment = (quantum >> 1u) - 1u + ((u >> shift) & 1u);
+            break;
+        }
+        case MODE_NEAREST_AWAY: {
+            increment = quantum >> 1u;
+            break;
+        }
+        case MODE_TOWARD_ZERO: {
+            increment = 0u;
+            break;
+        }
+        case MODE_UP: {
+            increment = select(dropped_mask, 0u, negative);
+            break;
+        }
+        case MODE_DOWN: {
+            increment = select(0u, dropped_mask, negative);
+            break;
+        }
+        case MODE_ODD: {
+            return (u & ~dropped_mask) | select(0u, quantum, (u & dropped_mask) != 0u);
+        }
+        default: {
+            const auto random = word >> (32u - bits);
+            if (shift >= bits) {
+                increment = random << (shift - bits);
+            } else {
+                increment = random >> (bits - shift);
+            }
+        }
+    }
+    return (u + increment) & ~dropped_mask;
+}
+
 // Rounds the finite nonzero magnitude pattern u to a multiple of 2^q with the mode.
 // field_parity: PARITY_NONE, or the parity of the target code when it is not the parity of the
 // number of quanta (PARITY_ODD = odd).
 __device__ __forceinline__ u32 round_to_quantum(u32 u, i32 q, u32 mode, u32 bits, i32 field_parity, bool negative, u32 word) {
+    if (field_parity == PARITY_NONE && u >= MIN_NORMAL_BITS) {
+        const auto shift = q - (i32(u >> 23u) - 150);
+        if (shift >= 1 && shift <= 22) {
+            return round_within_significand(u, u32(shift), mode, bits, negative, word);
+        }
+    }
     const auto s = split(u);
     if (q <= s.lsb_exponent) {
         return u;

@@ -12,6 +12,7 @@ const INF_BITS: u32 = 0x7F800000u;
 const QUIET_BIT: u32 = 0x00400000u;
 const QNAN_BITS: u32 = 0x7FC00000u;
 const MAGNITUDE_MASK: u32 = 0x7FFFFFFFu;
+const MIN_NORMAL_BITS: u32 = 0x00800000u;
 
 // Rounding::code()
 const MODE_NEAREST: u32 = 0u;
@@ -235,10 +236,62 @@ fn pow2(e: i32) -> u32 {
     return 0u;
 }
 
+// The common case of round_to_quantum, with the same bits in fewer steps: a normal binary32
+// magnitude u whose quantum 2^shift lies inside its stored fraction (1 <= shift <= 22). The kept
+// quanta are u's bits above the shift, the last of them a fraction bit (so its parity is the
+// parity of the kept quanta); rounding away from zero adds one quantum, so every mode is one
+// increment added to u, then the dropped bits masked off. A carry out of the fraction moves into
+// the exponent field exactly when the rounded value reaches the next binade (2^128 gives +Inf's
+// pattern, as compose does). Increments:
+//   nearest: half - 1 + the last kept bit   nearest_away: half   toward_zero: 0
+//   up / down: the dropped mask when rounding away from zero, else 0   odd: kept | 1 if inexact
+//   stochastic: the top `bits` of the word aligned with the dropped bits' top, which carries
+//   exactly when floor(remainder * 2^bits / 2^shift) + random >= 2^bits (rounds_away).
+fn round_within_significand(u: u32, shift: u32, mode: u32, bits: u32, negative: bool, word: u32) -> u32 {
+    let quantum = 1u << shift;
+    let dropped_mask = quantum - 1u;
+    var increment = 0u;
+    switch (mode) {
+        case MODE_NEAREST: {
+            increment = (quantum >> 1u) - 1u + ((u >> shift) & 1u);
+        }
+        case MODE_NEAREST_AWAY: {
+            increment = quantum >> 1u;
+        }
+        case MODE_TOWARD_ZERO: {
+            increment = 0u;
+        }
+        case MODE_UP: {
+            increment = select(dropped_mask, 0u, negative);
+        }
+        case MODE_DOWN: {
+            increment = select(0u, dropped_mask, negative);
+        }
+        case MODE_ODD: {
+            return (u & ~dropped_mask) | select(0u, quantum, (u & dropped_mask) != 0u);
+        }
+        default: {
+            let random = word >> (32u - bits);
+            if (shift >= bits) {
+                increment = random << (shift - bits);
+            } else {
+                increment = random >> (bits - shift);
+            }
+        }
+    }
+    return (u + increment) & ~dropped_mask;
+}
+
 // Rounds the finite nonzero magnitude pattern u to a multiple of 2^q with the mode.
 // field_parity: PARITY_NONE, or the parity of the target code when it is not the parity of the
 // number of quanta (PARITY_ODD = odd).
 fn round_to_quantum(u: u32, q: i32, mode: u32, bits: u32, field_parity: i32, negative: bool, word: u32) -> u32 {
+    if (field_parity == PARITY_NONE && u >= MIN_NORMAL_BITS) {
+        let shift = q - (i32(u >> 23u) - 150);
+        if (shift >= 1 && shift <= 22) {
+            return round_within_significand(u, u32(shift), mode, bits, negative, word);
+        }
+    }
     let s = split(u);
     if (q <= s.lsb_exponent) {
         return u;

@@ -158,13 +158,29 @@ impl Rng {
     }
 }
 
-/// binary32 specials, both signs of every binade edge and its neighbours, and pseudo-random
-/// patterns.
+/// binary32 specials, both signs of every binade edge and its neighbours, the rounding
+/// boundaries of every quantum inside the fraction (ties with even and odd kept bits, their
+/// neighbours, carries into the next binade), and pseudo-random patterns.
 fn patterns(random: usize) -> Vec<f32> {
     let mut bits: Vec<u32> = vec![0, 1, 2, 0x7F_FFFF, 0x7F80_0000, 0x7FC0_0000, 0x7F80_0001];
     for exponent in 0..=255u32 {
         for mantissa in [0u32, 1, 0x40_0000, 0x7F_FFFF] {
             bits.push((exponent << 23) | mantissa);
+        }
+    }
+    for shift in 1..=23u32 {
+        let half = 1u32 << (shift - 1);
+        let kept_odd = (1u32 << shift) & 0x7F_FFFF;
+        for exponent in [1u32, 100, 112, 120, 127, 142, 254] {
+            for mantissa in [
+                half,
+                half - 1,
+                half + 1,
+                kept_odd | half,
+                0x7F_FFFF - half + 1,
+            ] {
+                bits.push((exponent << 23) | (mantissa & 0x7F_FFFF));
+            }
         }
     }
     let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);

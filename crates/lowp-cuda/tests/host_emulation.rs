@@ -153,6 +153,25 @@ fn inputs(rng: &mut Rng) -> Vec<u32> {
             values.push(0x8000_0000 | (e << 23) | m);
         }
     }
+    // The rounding boundaries of every quantum inside the fraction: ties with even and odd kept
+    // bits, their neighbours, and carries into the next binade.
+    for shift in 1..=23u32 {
+        let half = 1u32 << (shift - 1);
+        let kept_odd = (1u32 << shift) & 0x7F_FFFF;
+        for e in [1u32, 100, 112, 117, 120, 127, 142, 254] {
+            for m in [
+                half,
+                half - 1,
+                half + 1,
+                kept_odd | half,
+                0x7F_FFFF - half + 1,
+            ] {
+                let pattern = (e << 23) | (m & 0x7F_FFFF);
+                values.push(pattern);
+                values.push(pattern | 0x8000_0000);
+            }
+        }
+    }
     for _ in 0..3000 {
         values.push(rng.word());
     }
