@@ -577,20 +577,11 @@ constexpr u32 PHILOX_M1 = 0xCD9E8D57u;
 constexpr u32 PHILOX_W0 = 0x9E3779B9u;
 constexpr u32 PHILOX_W1 = 0xBB67AE85u;
 
-// The (hi, lo) 32-bit halves of the 64-bit product a * b, from 16-bit partial products.
+// The (hi, lo) 32-bit halves of the 64-bit product a * b. WGSL has no 32 x 32 -> 64-bit product
+// and builds it from 16-bit partial products; CUDA has it: __umulhi gives the high half
+// (IMAD.HI), a * b the low half.
 __device__ __forceinline__ vec2<u32> mul_hi_lo(u32 a, u32 b) {
-    const auto a_lo = a & 0xFFFFu;
-    const auto a_hi = a >> 16u;
-    const auto b_lo = b & 0xFFFFu;
-    const auto b_hi = b >> 16u;
-    const auto lo_lo = a_lo * b_lo;
-    const auto hi_lo = a_hi * b_lo;
-    const auto lo_hi = a_lo * b_hi;
-    const auto hi_hi = a_hi * b_hi;
-    const auto middle = (lo_lo >> 16u) + (hi_lo & 0xFFFFu) + (lo_hi & 0xFFFFu);
-    const auto hi = hi_hi + (hi_lo >> 16u) + (lo_hi >> 16u) + (middle >> 16u);
-    const auto lo = (middle << 16u) | (lo_lo & 0xFFFFu);
-    return vec2<u32>(hi, lo);
+    return vec2<u32>(__umulhi(a, b), a * b);
 }
 
 // One Philox4x32-10 block: 10 rounds over `counter` with `key`.

@@ -45,6 +45,9 @@ static inline unsigned atomicMax(unsigned* address, unsigned value) {
 static inline int __clz(int x) {
     return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x));
 }
+static inline unsigned __umulhi(unsigned a, unsigned b) {
+    return static_cast<unsigned>((static_cast<unsigned long long>(a) * b) >> 32);
+}
 static inline float __uint_as_float(unsigned x) {
     float f;
     std::memcpy(&f, &x, 4);
