@@ -2,8 +2,11 @@
 // element i drawing random word i (SEMANTICS.md §3). Compiled after common.cuh; a port of
 // shaders/quantize.wgsl.
 //
-// One thread per element over a grid of 1-D blocks; a large tensor is quantized chunk by chunk,
-// `params.dispatch` giving the chunk's size and first index (the pointers start at the chunk).
+// One thread per Philox block of four elements over a grid of 1-D blocks: elements 4b .. 4b + 3
+// draw the four words of block b in order, so stochastic rounding runs Philox once per four
+// elements. Thread g takes the chunk's elements of block (base >> 2) + g; a chunk may start and
+// end inside a block. A large tensor is quantized chunk by chunk, `params.dispatch` giving the
+// chunk's size and first index (the pointers start at the chunk).
 
 struct QuantizeParams {
     Dispatch dispatch;
@@ -13,11 +16,23 @@ struct QuantizeParams {
 extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) quantize(const QuantizeParams params, const u32* __restrict__ source_values, u32* __restrict__ result_values) {
     const vec3<u32> id = global_invocation_id();
     const auto d = params.dispatch;
-    const auto j = local_index(id, d);
-    if (j >= d.count) {
+    const auto g = local_index(id, d);
+    // Elements of the first block before the chunk, then the block's first position.
+    const auto lead = d.base_lo & 3u;
+    const auto first = g * 4u;
+    if (first >= lead + d.count) {
         return;
     }
     const auto q = params.quantizer;
-    const auto word = quantizer_word(q, global_index(d, j));
-    result_values[j] = quantize_bits(q, source_values[j], word);
+    auto words = vec4<u32>(0u);
+    if (q.mode == MODE_STOCHASTIC) {
+        words = elementwise_block_words(q.seed_lo, q.seed_hi, chunk_block(d, g));
+    }
+    for (auto k = 0u; k < 4u; k++) {
+        const auto position = first + k;
+        if (position >= lead && position - lead < d.count) {
+            const auto j = position - lead;
+            result_values[j] = quantize_bits(q, source_values[j], word_of(words, k));
+        }
+    }
 }

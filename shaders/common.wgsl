@@ -111,6 +111,13 @@ fn global_index(d: Dispatch, j: u32) -> vec2<u32> {
     return vec2<u32>(lo, d.base_hi + select(0u, 1u, lo < j));
 }
 
+// The Philox block (lo, hi) of global elements 4 * b .. 4 * b + 3 for the chunk's block g: the
+// chunk starts in block base >> 2 (at element base & 3 of it), so b = (base >> 2) + g.
+fn chunk_block(d: Dispatch, g: u32) -> vec2<u32> {
+    let lo = ((d.base_lo >> 2u) | (d.base_hi << 30u)) + g;
+    return vec2<u32>(lo, (d.base_hi >> 2u) + select(0u, 1u, lo < g));
+}
+
 // ---- rounding.rs ----------------------------------------------------------------------------------
 
 // `x >> n` that is 0 for n >= 32 (WGSL takes oversized shift amounts modulo 32).
@@ -538,26 +545,35 @@ fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     return c;
 }
 
-// The random word of element `index` (lo, hi) of an element-wise quantize (SEMANTICS.md §3):
-// counter (lo32(index >> 2), hi32(index >> 2), 0, 0), word index & 3.
-fn elementwise_word(seed_lo: u32, seed_hi: u32, index: vec2<u32>) -> u32 {
-    let block_lo = (index.x >> 2u) | (index.y << 30u);
-    let block_hi = index.y >> 2u;
-    let out = philox4x32_10(vec4<u32>(block_lo, block_hi, 0u, 0u), vec2<u32>(seed_lo, seed_hi));
-    switch index.x & 3u {
+// The four random words of Philox block `block` (lo, hi) of an element-wise quantize: elements
+// 4 * block .. 4 * block + 3 draw them in order (SEMANTICS.md §3, counter (block lo, hi, 0, 0)).
+fn elementwise_block_words(seed_lo: u32, seed_hi: u32, block: vec2<u32>) -> vec4<u32> {
+    return philox4x32_10(vec4<u32>(block.x, block.y, 0u, 0u), vec2<u32>(seed_lo, seed_hi));
+}
+
+// Word k (0 to 3) of a block's four words.
+fn word_of(words: vec4<u32>, k: u32) -> u32 {
+    switch k {
         case 0u: {
-            return out.x;
+            return words.x;
         }
         case 1u: {
-            return out.y;
+            return words.y;
         }
         case 2u: {
-            return out.z;
+            return words.z;
         }
         default: {
-            return out.w;
+            return words.w;
         }
     }
+}
+
+// The random word of element `index` (lo, hi) of an element-wise quantize: word index & 3 of
+// block index >> 2.
+fn elementwise_word(seed_lo: u32, seed_hi: u32, index: vec2<u32>) -> u32 {
+    let block = vec2<u32>((index.x >> 2u) | (index.y << 30u), index.y >> 2u);
+    return word_of(elementwise_block_words(seed_lo, seed_hi, block), index.x & 3u);
 }
 
 // Quantizer::word: the element's random word, 0 for deterministic modes.

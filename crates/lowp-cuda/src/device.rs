@@ -312,6 +312,18 @@ impl CudaBackend {
         }
     }
 
+    /// The dispatch parameters and thread count of an element-wise quantize of the chunk
+    /// `(start, count)`: one thread per Philox block of four elements that the chunk touches
+    /// (`quantize.cu`; the chunk starts at element `start & 3` of its first block).
+    pub fn quantize_dispatch(start: u64, count: u64) -> (DispatchParams, u64) {
+        let threads = ((start & 3) + count).div_ceil(4);
+        let dispatch = DispatchParams {
+            row_width: threads.div_ceil(u64::from(WORKGROUP_SIZE)) as u32 * WORKGROUP_SIZE,
+            ..Self::dispatch(start, count)
+        };
+        (dispatch, threads)
+    }
+
     fn quantize_elementwise(
         &self,
         input: &CudaBuffer,
@@ -322,8 +334,9 @@ impl CudaBackend {
         let function = module.function("quantize")?;
         let quantizer = QuantizerParams::new(quantizer);
         for (start, count) in Self::chunks(input.len) {
+            let (dispatch, threads) = Self::quantize_dispatch(start, count);
             let params = QuantizeParams {
-                dispatch: Self::dispatch(start, count),
+                dispatch,
                 quantizer,
             };
             let source = input.view(start, count);
@@ -335,7 +348,7 @@ impl CudaBackend {
                     .arg(&ByValue(params))
                     .arg(&source)
                     .arg(&mut result)
-                    .launch(Self::elementwise_config(count))
+                    .launch(Self::elementwise_config(threads))
             }
             .map_err(device_error)?;
         }

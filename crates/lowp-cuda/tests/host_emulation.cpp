@@ -11,8 +11,8 @@
 // chunk, then the values. block_max runs over every chunk (256 std::threads per thread block:
 // shared memory, barrier, atomics), then block_apply over every chunk. The result goes to stdout.
 //
-// `host_emulation quantize` runs quantize.cu over one chunk: stdin holds the element count, then
-// QuantizeParams (32 u32), then the chunk's values.
+// `host_emulation quantize` runs quantize.cu over one chunk: stdin holds the element count and
+// the thread count, then QuantizeParams (32 u32), then the chunk's values.
 // `host_emulation ops` runs one ops.cu kernel: stdin holds the kernel (0 unary, 1 binary,
 // 2 select) and the element count, then OpsParams (36 u32), then the arrays a, b and c.
 // `host_emulation reduce` runs reduce.cu: stdin holds the output count and the input length,
@@ -126,16 +126,18 @@ static void run_sequential(u32 threads, const Body& body) {
 }
 
 static int run_quantize() {
-    u32 count;
+    u32 header[2];
     QuantizeParams params;
-    if (std::fread(&count, sizeof(u32), 1, stdin) != 1 || std::fread(&params, sizeof(QuantizeParams), 1, stdin) != 1) {
+    if (std::fread(header, sizeof(u32), 2, stdin) != 2 || std::fread(&params, sizeof(QuantizeParams), 1, stdin) != 1) {
         return 1;
     }
-    std::vector<u32> source(count), result(count, 0xFFFFFFFFu);
+    const auto count = header[0];
+    // A non-NaN sentinel, so that an element no thread writes shows up as a difference.
+    std::vector<u32> source(count), result(count, 0x12345678u);
     if (std::fread(source.data(), sizeof(u32), count, stdin) != count) {
         return 1;
     }
-    run_sequential(count, [&] { quantize(params, source.data(), result.data()); });
+    run_sequential(header[1], [&] { quantize(params, source.data(), result.data()); });
     std::fwrite(result.data(), sizeof(u32), result.size(), stdout);
     return 0;
 }

@@ -875,17 +875,31 @@ fn quantize_kernel_draws_the_words_of_64_bit_indices() {
         )
         .unwrap(),
     ];
-    // Chunks as the backend launches them, the last ones far beyond 2^32 elements.
+    // Chunks as the backend launches them (one thread per Philox block of four elements), the
+    // last ones far beyond 2^32 elements; chunks that start and end inside a block, and whose
+    // leading elements take one more thread block of 256 threads (3 + 1022 = 4 * 256 + 1).
     for quantizer in &quantizers {
-        for start in [0u64, 1000, (1 << 32) - 1000, (5 << 32) + 3] {
+        for (start, len) in [
+            (0u64, values.len()),
+            (1000, values.len()),
+            (1001, values.len() - 2),
+            (7, 1),
+            (6, 3),
+            (3, 1022),
+            ((1 << 32) - 1002, values.len()),
+            ((5 << 32) + 3, 2046),
+        ] {
+            let values = &values[..len];
+            let (dispatch, threads) = CudaBackend::quantize_dispatch(start, len as u64);
             let params = QuantizeParams {
-                dispatch: CudaBackend::dispatch(start, values.len() as u64),
+                dispatch,
                 quantizer: QuantizerParams::new(quantizer),
             };
             let mut input: Vec<u8> = Vec::new();
-            input.extend_from_slice(&(values.len() as u32).to_le_bytes());
+            input.extend_from_slice(&(len as u32).to_le_bytes());
+            input.extend_from_slice(&(threads as u32).to_le_bytes());
             input.extend_from_slice(bytemuck::bytes_of(&params));
-            input.extend(words_of(&values));
+            input.extend(words_of(values));
             let got = run_mode(&driver, "quantize", input);
             for (j, &x) in values.iter().enumerate() {
                 let expected = quantizer

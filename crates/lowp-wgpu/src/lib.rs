@@ -542,6 +542,21 @@ impl WgpuBackend {
         )
     }
 
+    /// The dispatch of an element-wise quantize of the chunk `(start, count)`: one invocation per
+    /// Philox block of four elements that the chunk touches (`quantize.wgsl`; the chunk starts
+    /// at element `start & 3` of its first block).
+    fn quantize_dispatch_params(&self, start: u64, count: u64) -> (DispatchParams, (u32, u32)) {
+        let (x, y, row_width) = self.grid(((start & 3) + count).div_ceil(4));
+        let (dispatch, _) = self.dispatch_params(start, count);
+        (
+            DispatchParams {
+                row_width,
+                ..dispatch
+            },
+            (x, y),
+        )
+    }
+
     fn quantize_elementwise(
         &self,
         input: &WgpuBuffer,
@@ -562,7 +577,7 @@ impl WgpuBackend {
                 });
                 pass.set_pipeline(&self.kernels.quantize);
                 for (start, count) in self.chunks(input.len) {
-                    let (dispatch, (x, y)) = self.dispatch_params(start, count);
+                    let (dispatch, (x, y)) = self.quantize_dispatch_params(start, count);
                     let uniform = self.uniform(bytemuck::bytes_of(&QuantizeParams {
                         dispatch,
                         quantizer,
