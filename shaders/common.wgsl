@@ -337,46 +337,69 @@ fn grid_special(g: Grid, outcome: u32, sign: u32) -> u32 {
     }
 }
 
+// Whether grid_quantize's short path applies: a binary32 that is normal, finite and at least the
+// format's smallest normal 2^emin, in a format with 1 to 23 fraction bits (not an unsigned
+// format's negative). Its quantum is 2^(exponent - man), bit 23 - man of its own fraction.
+fn in_grid_normal_range(g: Grid, magnitude: u32, negative: bool) -> bool {
+    let smallest_normal = select(MIN_NORMAL_BITS, u32(g.emin + 127) << 23u, g.emin > -126);
+    return g.man - 1u < 23u && magnitude >= smallest_normal && magnitude < INF_BITS && !(g.is_unsigned != 0u && negative);
+}
+
+// The rounded magnitude of a value in_grid_normal_range (a binary32 with man = 23 fraction bits is
+// on the grid already).
+fn grid_round_normal(g: Grid, magnitude: u32, mode: u32, bits: u32, negative: bool, word: u32) -> u32 {
+    if (g.man == 23u) {
+        return magnitude;
+    }
+    return round_within_significand(magnitude, 23u - g.man, mode, bits, negative, word);
+}
+
 fn grid_quantize(g: Grid, x: u32, mode: u32, bits: u32, word: u32) -> u32 {
     let sign = x & SIGN_BIT;
     let magnitude = x & MAGNITUDE_MASK;
     let negative = sign != 0u;
-    if (magnitude > INF_BITS) {
-        return x | QUIET_BIT;
-    }
-    if (g.is_unsigned != 0u && negative && magnitude != 0u) {
-        return QNAN_BITS;
-    }
-    var zero = 0u;
-    if (g.signed_zero != 0u) {
-        zero = sign;
-    }
-    if (magnitude == 0u) {
-        return zero;
-    }
-    if (magnitude == INF_BITS) {
-        return grid_special(g, g.infinity, sign);
-    }
-    let exponent = exponent_of(magnitude);
-    var q: i32;
-    var field_parity = PARITY_NONE;
-    if (exponent < g.emin) {
-        // low_quantum_exponent
-        if (g.subnormals != 0u) {
-            q = g.emin - i32(g.man);
-        } else {
-            q = g.emin;
-        }
+    var rounded: u32;
+    if (in_grid_normal_range(g, magnitude, negative)) {
+        // Never 0: rounding keeps a value of at least 2^emin.
+        rounded = grid_round_normal(g, magnitude, mode, bits, negative, word);
     } else {
-        // With no mantissa bits the code's last bit is the exponent field `exponent - emin + 1`.
-        q = exponent - i32(g.man);
-        if (g.man == 0u) {
-            field_parity = select(PARITY_EVEN, PARITY_ODD, ((exponent - g.emin) & 1) == 0);
+        if (magnitude > INF_BITS) {
+            return x | QUIET_BIT;
         }
-    }
-    let rounded = round_to_quantum(magnitude, q, mode, bits, field_parity, negative, word);
-    if (rounded == 0u) {
-        return zero;
+        if (g.is_unsigned != 0u && negative && magnitude != 0u) {
+            return QNAN_BITS;
+        }
+        var zero = 0u;
+        if (g.signed_zero != 0u) {
+            zero = sign;
+        }
+        if (magnitude == 0u) {
+            return zero;
+        }
+        if (magnitude == INF_BITS) {
+            return grid_special(g, g.infinity, sign);
+        }
+        let exponent = exponent_of(magnitude);
+        var q: i32;
+        var field_parity = PARITY_NONE;
+        if (exponent < g.emin) {
+            // low_quantum_exponent
+            if (g.subnormals != 0u) {
+                q = g.emin - i32(g.man);
+            } else {
+                q = g.emin;
+            }
+        } else {
+            // With no mantissa bits the code's last bit is the exponent field `exponent - emin + 1`.
+            q = exponent - i32(g.man);
+            if (g.man == 0u) {
+                field_parity = select(PARITY_EVEN, PARITY_ODD, ((exponent - g.emin) & 1) == 0);
+            }
+        }
+        rounded = round_to_quantum(magnitude, q, mode, bits, field_parity, negative, word);
+        if (rounded == 0u) {
+            return zero;
+        }
     }
     if (rounded > g.max_bits) {
         var outcome = SPECIAL_MAX;
