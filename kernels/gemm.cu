@@ -15,6 +15,14 @@
 // through shared memory, and every output walks k strictly ascending from 0, so the result does
 // not depend on the tiling. Indices are 64-bit; the host splits grids larger than CUDA's limits
 // over several launches (row_tile0, col_tile0, and the batch entries of each launch).
+//
+// Two instantiations of one body (C++ templates; WGSL, without them, has the general one only):
+//   gemm               every format family, rounding mode and accumulation;
+//   gemm_nearest_grid  the host's choice for sequential accumulation when the mul and add
+//                      quantizers are float grids (KIND_GRID) rounding to nearest: kind, mode
+//                      and accumulation are constants, so each quantization is grid_quantize's
+//                      short path, and each thread interleaves its 4 × 4 outputs step by step
+//                      (16 independent chains in registers for the scheduler).
 
 constexpr u32 GEMM_TILE = 16u;
 constexpr u32 GEMM_REG = 4u;
@@ -82,7 +90,25 @@ __device__ __forceinline__ u32 gemm_sub(u32 a, u32 b) {
 
 // ---- gemm.rs quantize_step: block formats treat the value as a block of its own ----------------
 
+// grid_quantize to nearest, out of line: gemm_nearest_grid inlines only its short path.
+__device__ __noinline__ u32 grid_quantize_nearest(Grid g, u32 x) {
+    return grid_quantize(g, x, MODE_NEAREST, 0u, 0u);
+}
+
+template <bool NEAREST_GRID>
 __device__ __forceinline__ u32 gemm_quantize(const Quantizer& q, u32 x, u32 word) {
+    if constexpr (NEAREST_GRID) {
+        // grid_quantize's short path when it gives a finite result, else all of it out of line.
+        const auto magnitude = x & MAGNITUDE_MASK;
+        const auto negative = (x & SIGN_BIT) != 0u;
+        if (in_grid_normal_range(q.grid, magnitude, negative)) {
+            const auto rounded = grid_round_normal(q.grid, magnitude, MODE_NEAREST, 0u, negative, 0u);
+            if (rounded <= q.grid.max_bits) {
+                return (x & SIGN_BIT) | rounded;
+            }
+        }
+        return grid_quantize_nearest(q.grid, x);
+    }
     if (q.kind == KIND_BLOCK) {
         const auto magnitude = x & MAGNITUDE_MASK;
         auto max_magnitude = 0u;
@@ -107,44 +133,46 @@ __device__ __forceinline__ vec4<u32> gemm_words(const GemmParams& params, vec2<u
     return philox4x32_10(vec4<u32>(o.x, o.y, kk, stream), vec2<u32>(s.seed_lo, s.seed_hi));
 }
 
+template <bool NEAREST_GRID>
 __device__ __forceinline__ GemmState gemm_step(const GemmParams& params, GemmState state, u32 x, u32 y, u32 kk, vec2<u32> o) {
     const auto s = params.shape;
-    const auto stochastic = s.stochastic != 0u;
+    const auto stochastic = !NEAREST_GRID && s.stochastic != 0u;
+    const auto accumulation = NEAREST_GRID ? ACC_SEQUENTIAL : s.accumulation;
     auto st = state;
     auto words = vec4<u32>(0u);
     if (stochastic) {
         words = gemm_words(params, o, kk, 1u);
     }
-    if (s.accumulation == ACC_COMPENSATED) {
+    if (accumulation == ACC_COMPENSATED) {
         auto inner = vec4<u32>(0u);
         if (stochastic) {
             inner = gemm_words(params, o, kk, 3u);
         }
         u32 corrected;
         if (s.fma != 0u) {
-            corrected = gemm_quantize(params.add, gemm_fma(x, y, st.compensation ^ SIGN_BIT), words.z);
+            corrected = gemm_quantize<NEAREST_GRID>(params.add, gemm_fma(x, y, st.compensation ^ SIGN_BIT), words.z);
         } else {
-            const auto product = gemm_quantize(params.mul, gemm_mul(x, y), words.x);
-            corrected = gemm_quantize(params.add, gemm_sub(product, st.compensation), words.z);
+            const auto product = gemm_quantize<NEAREST_GRID>(params.mul, gemm_mul(x, y), words.x);
+            corrected = gemm_quantize<NEAREST_GRID>(params.add, gemm_sub(product, st.compensation), words.z);
         }
-        const auto total = gemm_quantize(params.add, gemm_add(st.acc, corrected), words.y);
-        const auto difference = gemm_quantize(params.add, gemm_sub(total, st.acc), inner.x);
-        st.compensation = gemm_quantize(params.add, gemm_sub(difference, corrected), words.w);
+        const auto total = gemm_quantize<NEAREST_GRID>(params.add, gemm_add(st.acc, corrected), words.y);
+        const auto difference = gemm_quantize<NEAREST_GRID>(params.add, gemm_sub(total, st.acc), inner.x);
+        st.compensation = gemm_quantize<NEAREST_GRID>(params.add, gemm_sub(difference, corrected), words.w);
         st.acc = total;
     } else {
         if (s.fma != 0u) {
-            st.acc = gemm_quantize(params.add, gemm_fma(x, y, st.acc), words.y);
+            st.acc = gemm_quantize<NEAREST_GRID>(params.add, gemm_fma(x, y, st.acc), words.y);
         } else {
-            const auto product = gemm_quantize(params.mul, gemm_mul(x, y), words.x);
-            st.acc = gemm_quantize(params.add, gemm_add(st.acc, product), words.y);
+            const auto product = gemm_quantize<NEAREST_GRID>(params.mul, gemm_mul(x, y), words.x);
+            st.acc = gemm_quantize<NEAREST_GRID>(params.add, gemm_add(st.acc, product), words.y);
         }
     }
-    if (s.accumulation == ACC_BLOCKED && ((kk + 1u) % s.chunk == 0u || kk + 1u == s.k)) {
+    if (accumulation == ACC_BLOCKED && ((kk + 1u) % s.chunk == 0u || kk + 1u == s.k)) {
         auto word = 0u;
         if (stochastic) {
             word = gemm_words(params, o, kk, 3u).y;
         }
-        st.outer = gemm_quantize(params.outer, gemm_add(st.outer, st.acc), word);
+        st.outer = gemm_quantize<NEAREST_GRID>(params.outer, gemm_add(st.outer, st.acc), word);
         st.acc = 0u;
     }
     return st;
@@ -168,7 +196,9 @@ __device__ __forceinline__ u64 gemm_b_index(const GemmShape& s, u32 bz, u32 kk, 
     return base + u64(kk) * u64(s.n) + u64(j);
 }
 
-extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm(const GemmParams params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
+// The kernel body: one block's 64 × 64 outputs (see the header).
+template <bool NEAREST_GRID>
+__device__ __forceinline__ void gemm_block(const GemmParams& params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
     __shared__ u32 tile_a[GEMM_K_TILE][GEMM_BLOCK];
     __shared__ u32 tile_b[GEMM_K_TILE][GEMM_BLOCK];
     const auto s = params.shape;
@@ -181,7 +211,9 @@ extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm(const G
     // The first output element of this launch, as a u64.
     const auto launch_o = (u64(s.o_hi) << 32u) | u64(s.o_lo);
     GemmState state[GEMM_REG][GEMM_REG];
+#pragma unroll
     for (auto r = 0u; r < GEMM_REG; r++) {
+#pragma unroll
         for (auto c = 0u; c < GEMM_REG; c++) {
             state[r][c] = GemmState{0u, 0u, 0u};
         }
@@ -221,25 +253,43 @@ extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm(const G
         }
         __syncthreads();
         const auto steps = min(GEMM_K_TILE, s.k - k0);
-        for (auto r = 0u; r < GEMM_REG; r++) {
-            const auto i = row0 + local.y + GEMM_TILE * r;
-            for (auto c = 0u; c < GEMM_REG; c++) {
-                const auto j = col0 + local.x + GEMM_TILE * c;
-                if (i < s.m && j < s.n) {
-                    const auto flat = launch_o + (u64(bz) * u64(s.m) + i) * u64(s.n) + j;
-                    const auto o = vec2<u32>(u32(flat), u32(flat >> 32u));
-                    auto st = state[r][c];
-                    for (auto t = 0u; t < steps; t++) {
-                        st = gemm_step(params, st, tile_a[t][local.y + GEMM_TILE * r], tile_b[t][local.x + GEMM_TILE * c], k0 + t, o);
+        if constexpr (NEAREST_GRID) {
+            // Step by step over the 4 × 4 outputs, unrolled: 16 independent chains in registers.
+            // Outputs outside C step over the tiles' zeros too (no random words, no side
+            // effects) and are never stored.
+            for (auto t = 0u; t < steps; t++) {
+#pragma unroll
+                for (auto r = 0u; r < GEMM_REG; r++) {
+                    const auto x = tile_a[t][local.y + GEMM_TILE * r];
+#pragma unroll
+                    for (auto c = 0u; c < GEMM_REG; c++) {
+                        state[r][c] = gemm_step<true>(params, state[r][c], x, tile_b[t][local.x + GEMM_TILE * c], k0 + t, vec2<u32>(0u, 0u));
                     }
-                    state[r][c] = st;
+                }
+            }
+        } else {
+            for (auto r = 0u; r < GEMM_REG; r++) {
+                const auto i = row0 + local.y + GEMM_TILE * r;
+                for (auto c = 0u; c < GEMM_REG; c++) {
+                    const auto j = col0 + local.x + GEMM_TILE * c;
+                    if (i < s.m && j < s.n) {
+                        const auto flat = launch_o + (u64(bz) * u64(s.m) + i) * u64(s.n) + j;
+                        const auto o = vec2<u32>(u32(flat), u32(flat >> 32u));
+                        auto st = state[r][c];
+                        for (auto t = 0u; t < steps; t++) {
+                            st = gemm_step<false>(params, st, tile_a[t][local.y + GEMM_TILE * r], tile_b[t][local.x + GEMM_TILE * c], k0 + t, o);
+                        }
+                        state[r][c] = st;
+                    }
                 }
             }
         }
         __syncthreads();
     }
+#pragma unroll
     for (auto r = 0u; r < GEMM_REG; r++) {
         const auto i = row0 + local.y + GEMM_TILE * r;
+#pragma unroll
         for (auto c = 0u; c < GEMM_REG; c++) {
             const auto j = col0 + local.x + GEMM_TILE * c;
             if (i < s.m && j < s.n) {
@@ -251,4 +301,12 @@ extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm(const G
             }
         }
     }
+}
+
+extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm(const GemmParams params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
+    gemm_block<false>(params, a_values, b_values, c_values);
+}
+
+extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm_nearest_grid(const GemmParams params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
+    gemm_block<true>(params, a_values, b_values, c_values);
 }

@@ -2,7 +2,9 @@
 //! outputs per block of 16 × 16 threads, 4 × 4 outputs per thread in registers, slices of A and B
 //! staged in shared memory, k strictly ascending per output element) whose every step is an IEEE
 //! binary32 operation rounded by the step's quantizer, so results equal
-//! [`lowp_formats::gemm::reference`] bit for bit in every mode.
+//! [`lowp_formats::gemm::reference`] bit for bit in every mode. Two instantiations of the body
+//! ([`kernel_name`]): `gemm` for every spec, and `gemm_nearest_grid` for the common case of
+//! sequential accumulation with float grids rounding to nearest.
 //!
 //! Indices are 64-bit in the kernel. The host splits the work over several launches where CUDA's
 //! grid limits require: at most 65535 row tiles and 65535 batch entries per launch (grid y and z),
@@ -10,7 +12,7 @@
 
 use crate::device::{ByValue, CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
-use crate::params::{GemmParams, GemmShapeParams, QuantizerParams};
+use crate::params::{GemmParams, GemmShapeParams, KIND_GRID, QuantizerParams};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 use lowp_backend::{BackendError, Result};
 use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
@@ -104,6 +106,25 @@ pub fn kernel_params(spec: &GemmSpec) -> Result<GemmParams> {
     })
 }
 
+/// The gemm.cu kernel for `params`: `gemm_nearest_grid` (quantizers inlined as
+/// grid_quantize's short path, 4 × 4 outputs interleaved) for sequential accumulation when the
+/// add quantizer, and the mul quantizer unless the steps are fused, are float grids
+/// ([`KIND_GRID`]) rounding to nearest; `gemm` for everything else.
+pub fn kernel_name(params: &GemmParams) -> &'static str {
+    let grid_nearest =
+        |q: &QuantizerParams| q.kind == KIND_GRID && q.mode == Rounding::Nearest.code();
+    let shape = &params.shape;
+    if shape.accumulation == ACC_SEQUENTIAL
+        && shape.stochastic == 0
+        && (shape.fma != 0 || grid_nearest(&params.mul))
+        && grid_nearest(&params.add)
+    {
+        "gemm_nearest_grid"
+    } else {
+        "gemm"
+    }
+}
+
 impl CudaBackend {
     /// [`lowp_backend::Backend::qgemm`]: checks the spec and buffers, then runs the kernel, or
     /// cuBLAS when its fast path is enabled and the spec is native (`cublas.rs`).
@@ -132,7 +153,7 @@ impl CudaBackend {
         }
         let params = kernel_params(spec)?;
         let module = self.module(Family::Gemm)?;
-        let function = module.function("gemm")?;
+        let function = module.function(kernel_name(&params))?;
         let per_a = (spec.m * spec.k) as u64;
         let per_b = (spec.k * spec.n) as u64;
         let per_c = (spec.m * spec.n) as u64;

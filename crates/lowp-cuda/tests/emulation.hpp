@@ -34,6 +34,8 @@ static inline void __syncthreads() {
 #define __global__
 #define __launch_bounds__(threads)
 #define __shared__ static
+// Inlining is the device compiler's concern only.
+#define __noinline__
 // atomicMax on 32-bit words shared by the emulated threads.
 static inline unsigned atomicMax(unsigned* address, unsigned value) {
     std::atomic_ref<unsigned> word(*address);

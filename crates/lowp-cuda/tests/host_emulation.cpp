@@ -1,7 +1,8 @@
 // Test-only driver of tests/host_emulation.rs: runs the kernels of kernels/, compiled as host C++
 // with the shims and the execution model of emulation.hpp, on inputs read from stdin.
 //
-// `host_emulation gemm` runs the gemm kernel: stdin holds grid x, grid y, grid z, then GemmParams
+// `host_emulation gemm` (or `gemm_nearest_grid`) runs that gemm kernel: stdin holds grid x, grid
+// y, grid z, then GemmParams
 // (104 u32), then A and B (the sizes follow from the shape); every block of the grid runs as
 // 16 x 16 std::threads meeting at a barrier for __syncthreads, blocks one after another. C goes
 // to stdout.
@@ -41,7 +42,8 @@
 static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
 static_assert(sizeof(GemmParams) == 3 * 112 + 80, "GemmParams layout");
 
-static int run_gemm() {
+// `nearest_grid`: run gemm_nearest_grid instead of gemm.
+static int run_gemm(bool nearest_grid) {
     u32 grid[3];
     GemmParams params;
     if (std::fread(grid, sizeof(u32), 3, stdin) != 3 || std::fread(&params, sizeof(GemmParams), 1, stdin) != 1) {
@@ -54,7 +56,13 @@ static int run_gemm() {
         return 1;
     }
     run_kernel(Dim3Shim{grid[0], grid[1], grid[2]}, Dim3Shim{GEMM_TILE, GEMM_TILE, 1}, true,
-               [&] { gemm(params, a.data(), b.data(), c.data()); });
+               [&] {
+                   if (nearest_grid) {
+                       gemm_nearest_grid(params, a.data(), b.data(), c.data());
+                   } else {
+                       gemm(params, a.data(), b.data(), c.data());
+                   }
+               });
     std::fwrite(c.data(), sizeof(u32), c.size(), stdout);
     return 0;
 }
@@ -225,7 +233,10 @@ int main(int argc, char** argv) {
         return run_reduce();
     }
     if (argc > 1 && std::strcmp(argv[1], "gemm") == 0) {
-        return run_gemm();
+        return run_gemm(false);
+    }
+    if (argc > 1 && std::strcmp(argv[1], "gemm_nearest_grid") == 0) {
+        return run_gemm(true);
     }
     if (argc > 1 && std::strcmp(argv[1], "block") == 0) {
         return run_block();

@@ -15,7 +15,7 @@
 
 use lowp_backend::{Backend, ConvGeometry, CpuBackend, SliceRange};
 use lowp_cuda::CudaBackend;
-use lowp_cuda::gemm::{BLOCK, kernel_params};
+use lowp_cuda::gemm::{BLOCK, kernel_name, kernel_params};
 use lowp_cuda::movement::{self, Target};
 use lowp_cuda::ops::{binary_code, ops_params, reduce_params, unary_code};
 use lowp_cuda::params::MoveParams;
@@ -66,6 +66,7 @@ fn compile_driver() -> Option<PathBuf> {
                 "-Werror",
                 "-Wno-unused-function",
                 "-Wno-unused-variable",
+                "-Wno-unknown-pragmas",
                 "-D__device__=",
                 "-D__forceinline__=inline",
                 "-D__constant__=",
@@ -498,8 +499,9 @@ fn run_mode(driver: &Path, mode: &str, input: Vec<u8>) -> Vec<u32> {
         .collect()
 }
 
-/// Runs the gemm kernel of `spec` on the host emulation over one grid covering the whole batch.
-fn emulate_gemm(driver: &Path, spec: &GemmSpec, a: &[f32], b: &[f32]) -> Vec<u32> {
+/// Runs the gemm.cu kernel `kernel` for `spec` on the host emulation over one grid covering the
+/// whole batch.
+fn emulate_gemm(driver: &Path, kernel: &str, spec: &GemmSpec, a: &[f32], b: &[f32]) -> Vec<u32> {
     let params = kernel_params(spec).expect("valid spec");
     let grid = [
         (spec.n as u32).div_ceil(BLOCK),
@@ -514,7 +516,7 @@ fn emulate_gemm(driver: &Path, spec: &GemmSpec, a: &[f32], b: &[f32]) -> Vec<u32
     for value in a.iter().chain(b) {
         input.extend_from_slice(&value.to_bits().to_le_bytes());
     }
-    run_mode(driver, "gemm", input)
+    run_mode(driver, kernel, input)
 }
 
 /// GEMM operands: magnitudes between 2^-6 and 2^3 with both signs, a few zeros, subnormals,
@@ -590,13 +592,14 @@ fn tiled_gemm_kernel_matches_the_reference_in_every_mode() {
                 let a = gemm_operand(&mut rng, batch * m * k);
                 let b = gemm_operand(&mut rng, batch * k * n);
                 let expected = gemm::reference(&a, &b, &spec).expect("reference");
-                let got = emulate_gemm(&driver, &spec, &a, &b);
-                assert_eq!(got.len(), expected.len());
-                for (i, (&got, expected)) in got.iter().zip(&expected).enumerate() {
-                    assert!(
-                        same(got, expected.to_bits()),
-                        "{spec:?}: element {i}: got {got:#010x}, expected {:#010x}",
-                        expected.to_bits()
+                // The general kernel, and the backend's choice where that is another one.
+                let chosen = kernel_name(&kernel_params(&spec).expect("valid spec"));
+                for kernel in ["gemm", chosen] {
+                    assert_gemm(
+                        &emulate_gemm(&driver, kernel, &spec, &a, &b),
+                        &expected,
+                        kernel,
+                        &spec,
                     );
                 }
                 checked += 1;
@@ -604,6 +607,80 @@ fn tiled_gemm_kernel_matches_the_reference_in_every_mode() {
         }
     }
     println!("{checked} GEMM configurations agree bit for bit");
+}
+
+fn assert_gemm(got: &[u32], expected: &[f32], kernel: &str, spec: &GemmSpec) {
+    assert_eq!(got.len(), expected.len());
+    for (i, (&got, expected)) in got.iter().zip(expected).enumerate() {
+        assert!(
+            same(got, expected.to_bits()),
+            "{kernel} {spec:?}: element {i}: got {got:#010x}, expected {:#010x}",
+            expected.to_bits()
+        );
+    }
+}
+
+#[test]
+fn nearest_grid_gemm_kernel_matches_the_reference() {
+    let Some(driver) = driver() else {
+        return;
+    };
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let format = |spec: &str| -> Format { spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}")) };
+    // Formats with and without subnormals, no fraction bits (grid_quantize's general path
+    // only), 23 fraction bits, unsigned, saturating and e4m3fn's overflow; operands scaled by
+    // 2^6 push small formats over their largest value.
+    let pairs = [
+        ("e4m3", "fp16"),
+        ("bf16", "fp32"),
+        ("fp32", "fp32"),
+        ("e5m2", "bf16"),
+        ("binary8(p=3)", "e4m3fn"),
+        ("float(exp=3,man=0)", "float(exp=5,man=2,saturate=true)"),
+        ("float(exp=4,man=3,subnormals=false)", "fp16"),
+        (
+            "binary8(p=3,signed=false,overflow=saturate_maxfloat2)",
+            "binary8(p=5)",
+        ),
+        ("fixed(wl=12,fl=6)", "fp16"),
+    ];
+    let mut checked = 0;
+    for (mul, add) in pairs {
+        for fma in [false, true] {
+            for (scale, (batch, m, k, n)) in [(1.0f32, (2, 66, 37, 65)), (64.0, (1, 70, 20, 9))] {
+                let mut spec = GemmSpec::new(batch, m, k, n, format(mul), format(add));
+                spec.fma = fma;
+                spec.transpose_b = checked % 3 == 1;
+                let kernel = kernel_name(&kernel_params(&spec).expect("valid spec"));
+                if mul.starts_with("fixed") && !fma {
+                    assert_eq!(kernel, "gemm", "{spec:?}");
+                    continue;
+                }
+                assert_eq!(kernel, "gemm_nearest_grid", "{spec:?}");
+                let a: Vec<f32> = gemm_operand(&mut rng, batch * m * k)
+                    .into_iter()
+                    .map(|x| x * scale)
+                    .collect();
+                let b = gemm_operand(&mut rng, batch * k * n);
+                let expected = gemm::reference(&a, &b, &spec).expect("reference");
+                assert_gemm(
+                    &emulate_gemm(&driver, kernel, &spec, &a, &b),
+                    &expected,
+                    kernel,
+                    &spec,
+                );
+                checked += 1;
+            }
+        }
+    }
+    // Stochastic rounding and the other accumulations take the general kernel.
+    let mut spec = GemmSpec::new(1, 4, 4, 4, format("e4m3"), format("fp16"));
+    spec.accumulation = Accumulation::Compensated;
+    assert_eq!(kernel_name(&kernel_params(&spec).unwrap()), "gemm");
+    spec.accumulation = Accumulation::Sequential;
+    spec.rounding = Rounding::Stochastic { bits: 8 };
+    assert_eq!(kernel_name(&kernel_params(&spec).unwrap()), "gemm");
+    println!("{checked} GEMM configurations of gemm_nearest_grid agree bit for bit");
 }
 
 /// The block kernels over `values` (shape `shape`) in chunks of `chunk` elements, launched as the
