@@ -6,7 +6,8 @@
 // draw the four words of block b in order, so stochastic rounding runs Philox once per four
 // elements. Thread g takes the chunk's elements of block (base >> 2) + g; a chunk may start and
 // end inside a block. A large tensor is quantized chunk by chunk, `params.dispatch` giving the
-// chunk's size and first index (the pointers start at the chunk).
+// chunk's size and first index (the pointers start at the chunk). Where the four elements are
+// whole and 16-byte aligned, CUDA moves them as one uint4 (WGSL reads them one by one).
 
 struct QuantizeParams {
     Dispatch dispatch;
@@ -27,6 +28,17 @@ extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) quantize(const Quan
     auto words = vec4<u32>(0u);
     if (q.mode == MODE_STOCHASTIC) {
         words = elementwise_block_words(q.seed_lo, q.seed_hi, chunk_block(d, g));
+    }
+    const auto aligned = ((reinterpret_cast<u64>(source_values) | reinterpret_cast<u64>(result_values)) & 15u) == 0u;
+    if (lead == 0u && first + 4u <= d.count && aligned) {
+        const auto x = reinterpret_cast<const uint4*>(source_values)[g];
+        uint4 y;
+        y.x = quantize_bits(q, x.x, words.x);
+        y.y = quantize_bits(q, x.y, words.y);
+        y.z = quantize_bits(q, x.z, words.z);
+        y.w = quantize_bits(q, x.w, words.w);
+        reinterpret_cast<uint4*>(result_values)[g] = y;
+        return;
     }
     for (auto k = 0u; k < 4u; k++) {
         const auto position = first + k;

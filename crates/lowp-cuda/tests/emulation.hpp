@@ -36,6 +36,10 @@ static inline void __syncthreads() {
 #define __shared__ static
 // Inlining is the device compiler's concern only.
 #define __noinline__
+// CUDA's built-in 16-byte vector of four unsigned ints.
+struct alignas(16) uint4 {
+    unsigned x, y, z, w;
+};
 // atomicMax on 32-bit words shared by the emulated threads.
 static inline unsigned atomicMax(unsigned* address, unsigned value) {
     std::atomic_ref<unsigned> word(*address);
