@@ -60,7 +60,8 @@ struct GemmShape {
     // WGSL's distance between two rows of C in pieces of a product larger than one binding
     // (unused: CUDA never splits C into pieces).
     u32 o_row;
-    u32 pad1;
+    // WGSL's contraction barrier (always 0; unused: __fmul_rn and __fadd_rn are never contracted).
+    u32 opaque;
 };
 
 struct GemmParams {

@@ -1,12 +1,14 @@
 // lowp quantized GEMM (SEMANTICS.md §9): C[b] = A[b] · B[b], every step rounded exactly as
 // lowp_formats::gemm::reference does. Prepended with common.wgsl and math.wgsl.
 //
-// Every binary32 operation (a*b, acc + p, the differences of compensated summation and the fused
-// multiply-add of FMA mode) goes through gemm_fma, a line-for-line port of lowp-formats' portable
-// exactly rounded fma (math.rs) in u32 operations: no float arithmetic at all, so no driver can
-// flush subnormals, contract a*b + c or reorder anything.
+// Binary32 arithmetic: the fused multiply-add of FMA mode goes through gemm_fma, a line-for-line
+// port of lowp-formats' portable exactly rounded fma (math.rs) in u32 operations. A product, sum
+// or difference takes the GPU's own operation where both operands and the result are normal
+// (WGSL rounds f32 +, - and * correctly; math.wgsl's fadd/fmul carry the contraction barrier),
+// and the integer routine otherwise, so no driver's subnormal flushing, NaN handling or
+// contraction shows in the bits:
 //   a * b = fma(a, b, -0)      a + b = fma(a, 1, b)      a - b = fma(a, 1, -b)
-// (gemm_add computes fma(a, 1, b) without forming the product).
+// (gemm_add_integer computes fma(a, 1, b) without forming the product).
 //
 // Tiling: one workgroup computes a GEMM_TILE × GEMM_TILE tile of C for one batch entry; tiles of A
 // and B pass through workgroup memory, and every invocation walks k strictly ascending from 0, so
@@ -45,7 +47,8 @@ struct GemmShape {
     o_lo: u32,
     o_hi: u32,
     o_row: u32,
-    pad1: u32,
+    // Always 0: the operand of the contraction barrier (math_opaque).
+    opaque: u32,
 }
 
 struct GemmParams {
@@ -148,12 +151,26 @@ fn gemm_fma(a: u32, b: u32, c: u32) -> u32 {
     return gemm_sum(p, p_exp, product_sign, c);
 }
 
-fn gemm_mul(a: u32, b: u32) -> u32 {
-    return gemm_fma(a, b, SIGN_BIT);
+// x * y: the GPU's product for normal operands and product, else gemm_fma(x, y, -0).
+fn gemm_mul(x: u32, y: u32) -> u32 {
+    let p = b(fmul(f(x), f(y)));
+    if (is_edge(x) || is_edge(y) || is_edge(p)) {
+        return gemm_fma(x, y, SIGN_BIT);
+    }
+    return p;
+}
+
+// x + y: the GPU's sum for normal operands and sum, else gemm_add_integer.
+fn gemm_add(x: u32, y: u32) -> u32 {
+    let s = b(fadd(f(x), f(y)));
+    if (is_edge(x) || is_edge(y) || is_edge(s)) {
+        return gemm_add_integer(x, y);
+    }
+    return s;
 }
 
 // a + c: gemm_fma(a, 1, c) without the product (a's significand m gives p = m << 39, 2^(e-62)).
-fn gemm_add(a: u32, c: u32) -> u32 {
+fn gemm_add_integer(a: u32, c: u32) -> u32 {
     let aa = a & MAGNITUDE_MASK;
     let ca = c & MAGNITUDE_MASK;
     if (aa > INF_BITS) {
@@ -282,6 +299,7 @@ fn gemm_b_index(bz: u32, kk: u32, j: u32) -> u32 {
 
 @compute @workgroup_size(16, 16, 1)
 fn gemm(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
+    math_opaque = params.shape.opaque;
     let s = params.shape;
     let i = (s.row_tile0 + group.y) * GEMM_TILE + local.y;
     let j = (s.col_tile0 + group.x) * GEMM_TILE + local.x;

@@ -306,8 +306,8 @@ pub struct GemmShapeParams {
     /// Distance between the flat indices of two rows of C (N: a piece of C keeps the flat
     /// indices, and so the random words, of the whole product; WGSL only, CUDA never splits C).
     pub o_row: u32,
-    /// Padding.
-    pub pad1: u32,
+    /// Always 0: WGSL's contraction barrier (`math_opaque`; unused on CUDA).
+    pub opaque: u32,
 }
 
 /// `GemmParams` (`gemm.wgsl`, `gemm.cu`): the mul, add and outer (blocked) quantizers and the shape.
