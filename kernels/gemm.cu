@@ -96,17 +96,39 @@ __device__ __noinline__ u32 grid_quantize_nearest(Grid g, u32 x) {
     return grid_quantize(g, x, MODE_NEAREST, 0u, 0u);
 }
 
+// Below the smallest normal 2^emin (zero included), a grid with subnormals has the one quantum
+// 2^(emin - man), and rounding to nearest there is binary32 arithmetic: adding
+// C = 1.5 * 2^(emin - man + 23) puts the magnitude into the binade whose unit in the last place
+// is that quantum, where __fadd_rn rounds it (ties to even: C is an even number of quanta), and
+// subtracting C again is exact. Needs 1 <= man <= 22 (the sum stays in that binade) and
+// emin >= -126 (2^emin is a binary32 normal). Not an unsigned format's negative.
+__device__ __forceinline__ bool in_grid_subnormal_range(Grid g, u32 magnitude, bool negative) {
+    return g.subnormals != 0u && g.man - 1u < 22u && g.emin >= -126 && magnitude < (u32(g.emin + 127) << 23u) && !(g.is_unsigned != 0u && negative);
+}
+
+__device__ __forceinline__ u32 grid_round_subnormal_nearest(Grid g, u32 magnitude) {
+    const auto c = bitcast_f32((u32(g.emin - i32(g.man) + 23 + 127) << 23u) | 0x00400000u);
+    return bitcast_u32(__fsub_rn(__fadd_rn(bitcast_f32(magnitude), c), c));
+}
+
 template <bool NEAREST_GRID>
 __device__ __forceinline__ u32 gemm_quantize(const Quantizer& q, u32 x, u32 word) {
     if constexpr (NEAREST_GRID) {
-        // grid_quantize's short path when it gives a finite result, else all of it out of line.
+        // grid_quantize's results for finite values in short paths, else all of it out of line.
+        const auto sign = x & SIGN_BIT;
         const auto magnitude = x & MAGNITUDE_MASK;
-        const auto negative = (x & SIGN_BIT) != 0u;
+        const auto negative = sign != 0u;
         if (in_grid_normal_range(q.grid, magnitude, negative)) {
             const auto rounded = grid_round_normal(q.grid, magnitude, MODE_NEAREST, 0u, negative, 0u);
             if (rounded <= q.grid.max_bits) {
-                return (x & SIGN_BIT) | rounded;
+                return sign | rounded;
             }
+        } else if (in_grid_subnormal_range(q.grid, magnitude, negative)) {
+            const auto rounded = grid_round_subnormal_nearest(q.grid, magnitude);
+            if (rounded == 0u) {
+                return select(0u, sign, q.grid.signed_zero != 0u);
+            }
+            return sign | rounded;
         }
         return grid_quantize_nearest(q.grid, x);
     }

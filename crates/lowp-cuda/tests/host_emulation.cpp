@@ -36,6 +36,7 @@
 //   tag 6: float_bits_of_half(half_bits(a)) (convert.cu: a rounded to binary16 and back)
 //   tag 7: float_bits_of_half(a) (a binary16 code)
 //   tag 8: bfloat16_bits(a) << 16 (a rounded to bfloat16, as binary32 bits)
+//   tag 9: gemm.cu's gemm_quantize<true>(q, a) (gemm_nearest_grid's quantizer)
 
 #include "emulation.hpp"
 
@@ -256,6 +257,7 @@ int main(int argc, char** argv) {
             case 6: out = float_bits_of_half(half_bits(a)); break;
             case 7: out = float_bits_of_half(a); break;
             case 8: out = bfloat16_bits(a) << 16u; break;
+            case 9: out = gemm_quantize<true>(q, a, 0u); break;
             default: {
                 const vec4<u32> words = philox4x32_10(vec4<u32>(a, b_, c, record[4]), vec2<u32>(record[5], record[6]));
                 const u32 which = record[7] & 3u;

@@ -20,7 +20,7 @@ use lowp_cuda::movement::{self, Target};
 use lowp_cuda::ops::{binary_code, ops_params, reduce_params, unary_code};
 use lowp_cuda::params::MoveParams;
 use lowp_cuda::params::{
-    BlockLayoutParams, BlockParams, DispatchParams, QuantizeParams, QuantizerParams,
+    BlockLayoutParams, BlockParams, DispatchParams, KIND_GRID, QuantizeParams, QuantizerParams,
 };
 use lowp_formats::block::BlockFloatingPoint;
 use lowp_formats::gemm::{self, Accumulation, GemmSpec};
@@ -253,6 +253,14 @@ fn quantizer_cases(rng: &mut Rng, values: &[u32]) -> Vec<Case> {
                 record: record(0, x, word, 0, &params),
                 expected,
             });
+            // gemm_nearest_grid's inlined quantizer on the grids it takes.
+            if params.kind == KIND_GRID && quantizer.rounding() == Rounding::Nearest {
+                cases.push(Case {
+                    what: format!("{spec} gemm_quantize<true> x={x:#010x}"),
+                    record: record(9, x, 0, 0, &params),
+                    expected,
+                });
+            }
         }
     }
     // Block formats: one element against a block maximum.
