@@ -151,19 +151,37 @@ fn gemm_fma(a: u32, b: u32, c: u32) -> u32 {
     return gemm_sum(p, p_exp, product_sign, c);
 }
 
-// x * y: the GPU's product for normal operands and product, else gemm_fma(x, y, -0).
+// x * y: the GPU's product for normal operands and product; a zero times a finite value is the
+// zero of the signs' product (as gemm_fma gives it); else gemm_fma(x, y, -0).
 fn gemm_mul(x: u32, y: u32) -> u32 {
     let p = b(fmul(f(x), f(y)));
     if (is_edge(x) || is_edge(y) || is_edge(p)) {
+        let xa = x & MAGNITUDE_MASK;
+        let ya = y & MAGNITUDE_MASK;
+        if ((xa == 0u && ya < INF_BITS) || (ya == 0u && xa < INF_BITS)) {
+            return (x ^ y) & SIGN_BIT;
+        }
         return gemm_fma(x, y, SIGN_BIT);
     }
     return p;
 }
 
-// x + y: the GPU's sum for normal operands and sum, else gemm_add_integer.
+// x + y: the GPU's sum for normal operands and sum; a zero added to a non-NaN value leaves it
+// (two zeros give -0 only when both are -0); else gemm_add_integer.
 fn gemm_add(x: u32, y: u32) -> u32 {
     let s = b(fadd(f(x), f(y)));
     if (is_edge(x) || is_edge(y) || is_edge(s)) {
+        let xa = x & MAGNITUDE_MASK;
+        let ya = y & MAGNITUDE_MASK;
+        if (xa == 0u && ya == 0u) {
+            return x & y;
+        }
+        if (ya == 0u && xa <= INF_BITS) {
+            return x;
+        }
+        if (xa == 0u && ya <= INF_BITS) {
+            return y;
+        }
         return gemm_add_integer(x, y);
     }
     return s;
