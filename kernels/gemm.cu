@@ -16,13 +16,14 @@
 // not depend on the tiling. Indices are 64-bit; the host splits grids larger than CUDA's limits
 // over several launches (row_tile0, col_tile0, and the batch entries of each launch).
 //
-// Two instantiations of one body (C++ templates; WGSL, without them, has the general one only):
-//   gemm               every format family, rounding mode and accumulation;
-//   gemm_nearest_grid  the host's choice for sequential accumulation when the mul and add
-//                      quantizers are float grids (KIND_GRID) rounding to nearest: kind, mode
-//                      and accumulation are constants, so each quantization is grid_quantize's
-//                      short path, and each thread interleaves its 4 × 4 outputs step by step
-//                      (16 independent chains in registers for the scheduler).
+// Three instantiations of one body (C++ templates; WGSL, without them, has the general one only):
+//   gemm                  every format family, rounding mode and accumulation;
+//   gemm_nearest_grid     the host's choices for sequential accumulation when the add quantizer,
+//   gemm_stochastic_grid  and the mul quantizer unless the steps are fused, are float grids
+//                         (KIND_GRID) rounding to nearest, or stochastically: kind, mode and
+//                         accumulation are constants, so each quantization is grid_quantize's
+//                         short path with the general one out of line, and each thread steps
+//                         its 4 × 4 outputs together (16 independent chains in registers).
 
 constexpr u32 GEMM_TILE = 16u;
 constexpr u32 GEMM_REG = 4u;
@@ -91,9 +92,12 @@ __device__ __forceinline__ u32 gemm_sub(u32 a, u32 b) {
 
 // ---- gemm.rs quantize_step: block formats treat the value as a block of its own ----------------
 
-// grid_quantize to nearest, out of line: gemm_nearest_grid inlines only its short path.
-__device__ __noinline__ u32 grid_quantize_nearest(Grid g, u32 x) {
-    return grid_quantize(g, x, MODE_NEAREST, 0u, 0u);
+// The instantiations: GEMM_ANY_MODE for the general kernel, else the grids' rounding mode.
+constexpr u32 GEMM_ANY_MODE = 0xFFFFFFFFu;
+
+// grid_quantize out of line: the grid instantiations inline only its short paths.
+__device__ __noinline__ u32 grid_quantize_out_of_line(Grid g, u32 x, u32 mode, u32 bits, u32 word) {
+    return grid_quantize(g, x, mode, bits, word);
 }
 
 // Below the smallest normal 2^emin (zero included), a grid with subnormals has the one quantum
@@ -111,26 +115,26 @@ __device__ __forceinline__ u32 grid_round_subnormal_nearest(Grid g, u32 magnitud
     return bitcast_u32(__fsub_rn(__fadd_rn(bitcast_f32(magnitude), c), c));
 }
 
-template <bool NEAREST_GRID>
+template <u32 GRID_MODE>
 __device__ __forceinline__ u32 gemm_quantize(const Quantizer& q, u32 x, u32 word) {
-    if constexpr (NEAREST_GRID) {
+    if constexpr (GRID_MODE != GEMM_ANY_MODE) {
         // grid_quantize's results for finite values in short paths, else all of it out of line.
         const auto sign = x & SIGN_BIT;
         const auto magnitude = x & MAGNITUDE_MASK;
         const auto negative = sign != 0u;
         if (in_grid_normal_range(q.grid, magnitude, negative)) {
-            const auto rounded = grid_round_normal(q.grid, magnitude, MODE_NEAREST, 0u, negative, 0u);
+            const auto rounded = grid_round_normal(q.grid, magnitude, GRID_MODE, q.bits, negative, word);
             if (rounded <= q.grid.max_bits) {
                 return sign | rounded;
             }
-        } else if (in_grid_subnormal_range(q.grid, magnitude, negative)) {
+        } else if (GRID_MODE == MODE_NEAREST && in_grid_subnormal_range(q.grid, magnitude, negative)) {
             const auto rounded = grid_round_subnormal_nearest(q.grid, magnitude);
             if (rounded == 0u) {
                 return select(0u, sign, q.grid.signed_zero != 0u);
             }
             return sign | rounded;
         }
-        return grid_quantize_nearest(q.grid, x);
+        return grid_quantize_out_of_line(q.grid, x, GRID_MODE, q.bits, word);
     }
     if (q.kind == KIND_BLOCK) {
         const auto magnitude = x & MAGNITUDE_MASK;
@@ -156,11 +160,11 @@ __device__ __forceinline__ vec4<u32> gemm_words(const GemmParams& params, vec2<u
     return philox4x32_10(vec4<u32>(o.x, o.y, kk, stream), vec2<u32>(s.seed_lo, s.seed_hi));
 }
 
-template <bool NEAREST_GRID>
+template <u32 GRID_MODE>
 __device__ __forceinline__ GemmState gemm_step(const GemmParams& params, GemmState state, u32 x, u32 y, u32 kk, vec2<u32> o) {
     const auto s = params.shape;
-    const auto stochastic = !NEAREST_GRID && s.stochastic != 0u;
-    const auto accumulation = NEAREST_GRID ? ACC_SEQUENTIAL : s.accumulation;
+    const auto stochastic = GRID_MODE == MODE_STOCHASTIC || (GRID_MODE == GEMM_ANY_MODE && s.stochastic != 0u);
+    const auto accumulation = GRID_MODE == GEMM_ANY_MODE ? s.accumulation : ACC_SEQUENTIAL;
     auto st = state;
     auto words = vec4<u32>(0u);
     if (stochastic) {
@@ -173,21 +177,21 @@ __device__ __forceinline__ GemmState gemm_step(const GemmParams& params, GemmSta
         }
         u32 corrected;
         if (s.fma != 0u) {
-            corrected = gemm_quantize<NEAREST_GRID>(params.add, gemm_fma(x, y, st.compensation ^ SIGN_BIT), words.z);
+            corrected = gemm_quantize<GRID_MODE>(params.add, gemm_fma(x, y, st.compensation ^ SIGN_BIT), words.z);
         } else {
-            const auto product = gemm_quantize<NEAREST_GRID>(params.mul, gemm_mul(x, y), words.x);
-            corrected = gemm_quantize<NEAREST_GRID>(params.add, gemm_sub(product, st.compensation), words.z);
+            const auto product = gemm_quantize<GRID_MODE>(params.mul, gemm_mul(x, y), words.x);
+            corrected = gemm_quantize<GRID_MODE>(params.add, gemm_sub(product, st.compensation), words.z);
         }
-        const auto total = gemm_quantize<NEAREST_GRID>(params.add, gemm_add(st.acc, corrected), words.y);
-        const auto difference = gemm_quantize<NEAREST_GRID>(params.add, gemm_sub(total, st.acc), inner.x);
-        st.compensation = gemm_quantize<NEAREST_GRID>(params.add, gemm_sub(difference, corrected), words.w);
+        const auto total = gemm_quantize<GRID_MODE>(params.add, gemm_add(st.acc, corrected), words.y);
+        const auto difference = gemm_quantize<GRID_MODE>(params.add, gemm_sub(total, st.acc), inner.x);
+        st.compensation = gemm_quantize<GRID_MODE>(params.add, gemm_sub(difference, corrected), words.w);
         st.acc = total;
     } else {
         if (s.fma != 0u) {
-            st.acc = gemm_quantize<NEAREST_GRID>(params.add, gemm_fma(x, y, st.acc), words.y);
+            st.acc = gemm_quantize<GRID_MODE>(params.add, gemm_fma(x, y, st.acc), words.y);
         } else {
-            const auto product = gemm_quantize<NEAREST_GRID>(params.mul, gemm_mul(x, y), words.x);
-            st.acc = gemm_quantize<NEAREST_GRID>(params.add, gemm_add(st.acc, product), words.y);
+            const auto product = gemm_quantize<GRID_MODE>(params.mul, gemm_mul(x, y), words.x);
+            st.acc = gemm_quantize<GRID_MODE>(params.add, gemm_add(st.acc, product), words.y);
         }
     }
     if (accumulation == ACC_BLOCKED && ((kk + 1u) % s.chunk == 0u || kk + 1u == s.k)) {
@@ -195,7 +199,7 @@ __device__ __forceinline__ GemmState gemm_step(const GemmParams& params, GemmSta
         if (stochastic) {
             word = gemm_words(params, o, kk, 3u).y;
         }
-        st.outer = gemm_quantize<NEAREST_GRID>(params.outer, gemm_add(st.outer, st.acc), word);
+        st.outer = gemm_quantize<GRID_MODE>(params.outer, gemm_add(st.outer, st.acc), word);
         st.acc = 0u;
     }
     return st;
@@ -220,7 +224,7 @@ __device__ __forceinline__ u64 gemm_b_index(const GemmShape& s, u32 bz, u32 kk, 
 }
 
 // The kernel body: one block's 64 × 64 outputs (see the header).
-template <bool NEAREST_GRID>
+template <u32 GRID_MODE>
 __device__ __forceinline__ void gemm_block(const GemmParams& params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
     __shared__ u32 tile_a[GEMM_K_TILE][GEMM_BLOCK];
     __shared__ u32 tile_b[GEMM_K_TILE][GEMM_BLOCK];
@@ -234,8 +238,11 @@ __device__ __forceinline__ void gemm_block(const GemmParams& params, const u32* 
     // The first output element of this launch, as a u64.
     const auto launch_o = (u64(s.o_hi) << 32u) | u64(s.o_lo);
     GemmState state[GEMM_REG][GEMM_REG];
+    // The flat index of each row's first output, for stochastic rounding's words.
+    u64 row_flat[GEMM_REG];
 #pragma unroll
     for (auto r = 0u; r < GEMM_REG; r++) {
+        row_flat[r] = launch_o + (u64(bz) * u64(s.m) + row0 + local.y + GEMM_TILE * r) * u64(s.n) + col0 + local.x;
 #pragma unroll
         for (auto c = 0u; c < GEMM_REG; c++) {
             state[r][c] = GemmState{0u, 0u, 0u};
@@ -276,17 +283,19 @@ __device__ __forceinline__ void gemm_block(const GemmParams& params, const u32* 
         }
         __syncthreads();
         const auto steps = min(GEMM_K_TILE, s.k - k0);
-        if constexpr (NEAREST_GRID) {
+        if constexpr (GRID_MODE != GEMM_ANY_MODE) {
             // Step by step over the 4 × 4 outputs, unrolled: 16 independent chains in registers.
-            // Outputs outside C step over the tiles' zeros too (no random words, no side
-            // effects) and are never stored.
+            // Outputs outside C step over the tiles' zeros too (their words are never used;
+            // no side effects) and are never stored.
             for (auto t = 0u; t < steps; t++) {
 #pragma unroll
                 for (auto r = 0u; r < GEMM_REG; r++) {
                     const auto x = tile_a[t][local.y + GEMM_TILE * r];
 #pragma unroll
                     for (auto c = 0u; c < GEMM_REG; c++) {
-                        state[r][c] = gemm_step<true>(params, state[r][c], x, tile_b[t][local.x + GEMM_TILE * c], k0 + t, vec2<u32>(0u, 0u));
+                        const auto flat = row_flat[r] + GEMM_TILE * c;
+                        const auto o = vec2<u32>(u32(flat), u32(flat >> 32u));
+                        state[r][c] = gemm_step<GRID_MODE>(params, state[r][c], x, tile_b[t][local.x + GEMM_TILE * c], k0 + t, o);
                     }
                 }
             }
@@ -300,7 +309,7 @@ __device__ __forceinline__ void gemm_block(const GemmParams& params, const u32* 
                         const auto o = vec2<u32>(u32(flat), u32(flat >> 32u));
                         auto st = state[r][c];
                         for (auto t = 0u; t < steps; t++) {
-                            st = gemm_step<false>(params, st, tile_a[t][local.y + GEMM_TILE * r], tile_b[t][local.x + GEMM_TILE * c], k0 + t, o);
+                            st = gemm_step<GEMM_ANY_MODE>(params, st, tile_a[t][local.y + GEMM_TILE * r], tile_b[t][local.x + GEMM_TILE * c], k0 + t, o);
                         }
                         state[r][c] = st;
                     }
@@ -327,9 +336,14 @@ __device__ __forceinline__ void gemm_block(const GemmParams& params, const u32* 
 }
 
 extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm(const GemmParams params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
-    gemm_block<false>(params, a_values, b_values, c_values);
+    gemm_block<GEMM_ANY_MODE>(params, a_values, b_values, c_values);
 }
 
 extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE) gemm_nearest_grid(const GemmParams params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
-    gemm_block<true>(params, a_values, b_values, c_values);
+    gemm_block<MODE_NEAREST>(params, a_values, b_values, c_values);
+}
+
+// At most 128 registers, so that two blocks share an SM (Philox's words take many registers).
+extern "C" __global__ void __launch_bounds__(GEMM_TILE * GEMM_TILE, 2) gemm_stochastic_grid(const GemmParams params, const u32* __restrict__ a_values, const u32* __restrict__ b_values, u32* __restrict__ c_values) {
+    gemm_block<MODE_STOCHASTIC>(params, a_values, b_values, c_values);
 }

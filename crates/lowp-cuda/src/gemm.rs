@@ -2,9 +2,10 @@
 //! outputs per block of 16 × 16 threads, 4 × 4 outputs per thread in registers, slices of A and B
 //! staged in shared memory, k strictly ascending per output element) whose every step is an IEEE
 //! binary32 operation rounded by the step's quantizer, so results equal
-//! [`lowp_formats::gemm::reference`] bit for bit in every mode. Two instantiations of the body
-//! ([`kernel_name`]): `gemm` for every spec, and `gemm_nearest_grid` for the common case of
-//! sequential accumulation with float grids rounding to nearest.
+//! [`lowp_formats::gemm::reference`] bit for bit in every mode. Three instantiations of the body
+//! ([`kernel_name`]): `gemm` for every spec, and `gemm_nearest_grid` and
+//! `gemm_stochastic_grid` for the common cases of sequential accumulation with float grids
+//! rounding to nearest or stochastically.
 //!
 //! Indices are 64-bit in the kernel. The host splits the work over several launches where CUDA's
 //! grid limits require: at most 65535 row tiles and 65535 batch entries per launch (grid y and z),
@@ -106,20 +107,24 @@ pub fn kernel_params(spec: &GemmSpec) -> Result<GemmParams> {
     })
 }
 
-/// The gemm.cu kernel for `params`: `gemm_nearest_grid` (quantizers inlined as
-/// grid_quantize's short path, 4 × 4 outputs interleaved) for sequential accumulation when the
-/// add quantizer, and the mul quantizer unless the steps are fused, are float grids
-/// ([`KIND_GRID`]) rounding to nearest; `gemm` for everything else.
+/// The gemm.cu kernel for `params`: for sequential accumulation when the add quantizer, and the
+/// mul quantizer unless the steps are fused, are float grids ([`KIND_GRID`]),
+/// `gemm_nearest_grid` when they round to nearest and `gemm_stochastic_grid` when they round
+/// stochastically (quantizers inlined as grid_quantize's short paths, 4 × 4 outputs
+/// interleaved); `gemm` for everything else.
 pub fn kernel_name(params: &GemmParams) -> &'static str {
-    let grid_nearest =
-        |q: &QuantizerParams| q.kind == KIND_GRID && q.mode == Rounding::Nearest.code();
     let shape = &params.shape;
-    if shape.accumulation == ACC_SEQUENTIAL
-        && shape.stochastic == 0
-        && (shape.fma != 0 || grid_nearest(&params.mul))
-        && grid_nearest(&params.add)
+    let grid = |q: &QuantizerParams| q.kind == KIND_GRID;
+    if shape.accumulation != ACC_SEQUENTIAL
+        || !grid(&params.add)
+        || (shape.fma == 0 && (!grid(&params.mul) || params.mul.mode != params.add.mode))
     {
+        return "gemm";
+    }
+    if params.add.mode == Rounding::Nearest.code() {
         "gemm_nearest_grid"
+    } else if shape.stochastic != 0 {
+        "gemm_stochastic_grid"
     } else {
         "gemm"
     }

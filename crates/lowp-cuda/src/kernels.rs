@@ -87,7 +87,7 @@ impl Family {
         match self {
             Family::Quantize => &["quantize"],
             Family::Block => &["block_max", "block_apply"],
-            Family::Gemm => &["gemm", "gemm_nearest_grid"],
+            Family::Gemm => &["gemm", "gemm_nearest_grid", "gemm_stochastic_grid"],
             Family::Ops => &["unary", "binary", "select_values"],
             Family::Reduce => &["reduce"],
             Family::Movement => &["strided_copy", "scatter_add", "im2col", "col2im"],

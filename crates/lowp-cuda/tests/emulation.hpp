@@ -32,7 +32,7 @@ static inline void __syncthreads() {
     block_barrier->arrive_and_wait();
 }
 #define __global__
-#define __launch_bounds__(threads)
+#define __launch_bounds__(...)
 #define __shared__ static
 // Inlining is the device compiler's concern only.
 #define __noinline__

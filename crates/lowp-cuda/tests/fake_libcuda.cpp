@@ -94,6 +94,12 @@ static const Kernel KERNELS[] = {
              gemm_nearest_grid(params, pointer_at<const u32>(p, 1), pointer_at<const u32>(p, 2), pointer_at<u32>(p, 3));
          });
      }},
+    {"gemm_stochastic_grid", true, [](Dim3Shim g, Dim3Shim b, void** p) {
+         const auto params = value_at<GemmParams>(p, 0);
+         run_kernel(g, b, true, [&] {
+             gemm_stochastic_grid(params, pointer_at<const u32>(p, 1), pointer_at<const u32>(p, 2), pointer_at<u32>(p, 3));
+         });
+     }},
     {"unary", false, [](Dim3Shim g, Dim3Shim b, void** p) {
          const auto params = value_at<OpsParams>(p, 0);
          run_kernel(g, b, false, [&] {

@@ -1,7 +1,7 @@
 // Test-only driver of tests/host_emulation.rs: runs the kernels of kernels/, compiled as host C++
 // with the shims and the execution model of emulation.hpp, on inputs read from stdin.
 //
-// `host_emulation gemm` (or `gemm_nearest_grid`) runs that gemm kernel: stdin holds grid x, grid
+// `host_emulation gemm` (or `gemm_nearest_grid`, `gemm_stochastic_grid`) runs that gemm kernel: stdin holds grid x, grid
 // y, grid z, then GemmParams
 // (104 u32), then A and B (the sizes follow from the shape); every block of the grid runs as
 // 16 x 16 std::threads meeting at a barrier for __syncthreads, blocks one after another. C goes
@@ -36,15 +36,16 @@
 //   tag 6: float_bits_of_half(half_bits(a)) (convert.cu: a rounded to binary16 and back)
 //   tag 7: float_bits_of_half(a) (a binary16 code)
 //   tag 8: bfloat16_bits(a) << 16 (a rounded to bfloat16, as binary32 bits)
-//   tag 9: gemm.cu's gemm_quantize<true>(q, a) (gemm_nearest_grid's quantizer)
+//   tag 9: gemm.cu's gemm_quantize<q.mode>(q, a, word b) (the grid kernels' quantizers; mode
+//          nearest or stochastic)
 
 #include "emulation.hpp"
 
 static_assert(sizeof(Quantizer) == 112, "Quantizer layout");
 static_assert(sizeof(GemmParams) == 3 * 112 + 80, "GemmParams layout");
 
-// `nearest_grid`: run gemm_nearest_grid instead of gemm.
-static int run_gemm(bool nearest_grid) {
+// `kernel`: 0 gemm, 1 gemm_nearest_grid, 2 gemm_stochastic_grid.
+static int run_gemm(int kernel) {
     u32 grid[3];
     GemmParams params;
     if (std::fread(grid, sizeof(u32), 3, stdin) != 3 || std::fread(&params, sizeof(GemmParams), 1, stdin) != 1) {
@@ -58,8 +59,10 @@ static int run_gemm(bool nearest_grid) {
     }
     run_kernel(Dim3Shim{grid[0], grid[1], grid[2]}, Dim3Shim{GEMM_TILE, GEMM_TILE, 1}, true,
                [&] {
-                   if (nearest_grid) {
+                   if (kernel == 1) {
                        gemm_nearest_grid(params, a.data(), b.data(), c.data());
+                   } else if (kernel == 2) {
+                       gemm_stochastic_grid(params, a.data(), b.data(), c.data());
                    } else {
                        gemm(params, a.data(), b.data(), c.data());
                    }
@@ -234,10 +237,13 @@ int main(int argc, char** argv) {
         return run_reduce();
     }
     if (argc > 1 && std::strcmp(argv[1], "gemm") == 0) {
-        return run_gemm(false);
+        return run_gemm(0);
     }
     if (argc > 1 && std::strcmp(argv[1], "gemm_nearest_grid") == 0) {
-        return run_gemm(true);
+        return run_gemm(1);
+    }
+    if (argc > 1 && std::strcmp(argv[1], "gemm_stochastic_grid") == 0) {
+        return run_gemm(2);
     }
     if (argc > 1 && std::strcmp(argv[1], "block") == 0) {
         return run_block();
@@ -257,7 +263,9 @@ int main(int argc, char** argv) {
             case 6: out = float_bits_of_half(half_bits(a)); break;
             case 7: out = float_bits_of_half(a); break;
             case 8: out = bfloat16_bits(a) << 16u; break;
-            case 9: out = gemm_quantize<true>(q, a, 0u); break;
+            case 9:
+                out = q.mode == MODE_NEAREST ? gemm_quantize<MODE_NEAREST>(q, a, b_) : gemm_quantize<MODE_STOCHASTIC>(q, a, b_);
+                break;
             default: {
                 const vec4<u32> words = philox4x32_10(vec4<u32>(a, b_, c, record[4]), vec2<u32>(record[5], record[6]));
                 const u32 which = record[7] & 3u;

@@ -253,11 +253,19 @@ fn quantizer_cases(rng: &mut Rng, values: &[u32]) -> Vec<Case> {
                 record: record(0, x, word, 0, &params),
                 expected,
             });
-            // gemm_nearest_grid's inlined quantizer on the grids it takes.
-            if params.kind == KIND_GRID && quantizer.rounding() == Rounding::Nearest {
+            // The grid GEMM kernels' inlined quantizers on the grids they take.
+            if params.kind == KIND_GRID
+                && matches!(
+                    quantizer.rounding(),
+                    Rounding::Nearest | Rounding::Stochastic { .. }
+                )
+            {
                 cases.push(Case {
-                    what: format!("{spec} gemm_quantize<true> x={x:#010x}"),
-                    record: record(9, x, 0, 0, &params),
+                    what: format!(
+                        "{spec} gemm_quantize<{:?}> x={x:#010x} word={word:#010x}",
+                        quantizer.rounding()
+                    ),
+                    record: record(9, x, word, 0, &params),
                     expected,
                 });
             }
@@ -629,7 +637,7 @@ fn assert_gemm(got: &[u32], expected: &[f32], kernel: &str, spec: &GemmSpec) {
 }
 
 #[test]
-fn nearest_grid_gemm_kernel_matches_the_reference() {
+fn grid_gemm_kernels_match_the_reference() {
     let Some(driver) = driver() else {
         return;
     };
@@ -654,17 +662,28 @@ fn nearest_grid_gemm_kernel_matches_the_reference() {
     ];
     let mut checked = 0;
     for (mul, add) in pairs {
-        for fma in [false, true] {
+        for (fma, stochastic) in [(false, false), (true, false), (false, true), (true, true)] {
             for (scale, (batch, m, k, n)) in [(1.0f32, (2, 66, 37, 65)), (64.0, (1, 70, 20, 9))] {
                 let mut spec = GemmSpec::new(batch, m, k, n, format(mul), format(add));
                 spec.fma = fma;
                 spec.transpose_b = checked % 3 == 1;
+                if stochastic {
+                    spec.rounding = Rounding::Stochastic { bits: 9 };
+                    spec.mul_bits = 5;
+                    spec.add_bits = 11;
+                    spec.seed = rng.next();
+                }
                 let kernel = kernel_name(&kernel_params(&spec).expect("valid spec"));
                 if mul.starts_with("fixed") && !fma {
                     assert_eq!(kernel, "gemm", "{spec:?}");
                     continue;
                 }
-                assert_eq!(kernel, "gemm_nearest_grid", "{spec:?}");
+                let expected_kernel = if stochastic {
+                    "gemm_stochastic_grid"
+                } else {
+                    "gemm_nearest_grid"
+                };
+                assert_eq!(kernel, expected_kernel, "{spec:?}");
                 let a: Vec<f32> = gemm_operand(&mut rng, batch * m * k)
                     .into_iter()
                     .map(|x| x * scale)
@@ -681,14 +700,14 @@ fn nearest_grid_gemm_kernel_matches_the_reference() {
             }
         }
     }
-    // Stochastic rounding and the other accumulations take the general kernel.
+    // The other accumulations and rounding modes take the general kernel.
     let mut spec = GemmSpec::new(1, 4, 4, 4, format("e4m3"), format("fp16"));
     spec.accumulation = Accumulation::Compensated;
     assert_eq!(kernel_name(&kernel_params(&spec).unwrap()), "gemm");
     spec.accumulation = Accumulation::Sequential;
-    spec.rounding = Rounding::Stochastic { bits: 8 };
+    spec.rounding = Rounding::TowardZero;
     assert_eq!(kernel_name(&kernel_params(&spec).unwrap()), "gemm");
-    println!("{checked} GEMM configurations of gemm_nearest_grid agree bit for bit");
+    println!("{checked} GEMM configurations of the grid kernels agree bit for bit");
 }
 
 /// The block kernels over `values` (shape `shape`) in chunks of `chunk` elements, launched as the
