@@ -124,6 +124,16 @@ async function startRun(page, fields) {
   return before;
 }
 
+/** Waits until `run` has taken `steps` steps; on a timeout the error shows the run's row. */
+async function waitSteps(page, run, steps, timeout) {
+  try {
+    await page.waitForFunction(([r, n]) => Number(document.querySelector(`tr.run-row[data-run="${r}"]`).dataset.steps) >= n, [run, steps], { timeout });
+  } catch (error) {
+    const row = await page.$eval(`tr.run-row[data-run="${run}"]`, (r) => `${JSON.stringify({ ...r.dataset })} ${r.innerText}`);
+    throw new Error(`run ${run} did not reach ${steps} steps in ${timeout} ms: ${row}`);
+  }
+}
+
 /** Waits until `run` has finished (all epochs and the evaluation). */
 async function waitFinished(page, run, timeout) {
   await page.waitForFunction((r) => {
@@ -182,18 +192,18 @@ const medianMax = (times) => {
 
 /** Trains on `device` ('wgpu' or 'cpu'): two format sets side by side, stop and resume, curves.
  *  `samples`, `batch` and `epochs` set the run length (steps = epochs * ceil(samples / batch));
- *  `optimizer` and `lr` are those of the second run (the first uses Adam at 0.02). CPU runs must
- *  step in workers, WebGPU runs on the page; the page's long tasks and the explorer's format
- *  changes while the runs train are reported (checkResponsiveness asserts on them). */
+ *  `optimizer` and `lr` are those of the second run (the first uses Adam at 0.02). Runs on either
+ *  device must step in workers; the page's long tasks and the explorer's format changes while
+ *  the runs train are reported (checkResponsiveness asserts on them). */
 async function checkTraining(page, device, { samples, batch, epochs, optimizer, lr }) {
-  const executor = device === 'cpu' ? 'worker' : 'page';
+  const executor = 'worker';
   await page.locator('.train').scrollIntoViewIfNeeded();
   await watchLongTasks(page);
   const common = { samples, epochs, batch, hidden: 32, seed: 3 };
   const steps = epochs * Math.ceil(samples / batch);
   const low = await startRun(page, { ...common, mac: 'add/mul', 'mac-mul': 'e4m3', 'mac-add': 'fp16', weight: 'e4m3', input: 'e4m3', grad: 'e5m2', rounding: 'stochastic', optimizer: 'adam', lr: '0.02' });
   // Stop and resume: the step count holds still while stopped, then goes on.
-  await page.waitForFunction((r) => Number(document.querySelector(`tr.run-row[data-run="${r}"]`).dataset.steps) >= 5, low, { timeout: 60000 });
+  await waitSteps(page, low, 5, 60000);
   await page.click('#train-stop');
   await page.waitForFunction((r) => {
     const row = document.querySelector(`tr.run-row[data-run="${r}"]`);
@@ -215,7 +225,7 @@ async function checkTraining(page, device, { samples, batch, epochs, optimizer, 
     log(`training on ${device}, run ${row.run}: ${row.state}, ${row.steps} steps, loss ${row.first} (first 10) -> ${row.last} (last 10), ${row.epochs} epoch(s)`);
     assert.equal(row.state, 'finished');
     assert.equal(row.device, device);
-    assert.equal(row.executor, executor, `${device} runs step ${executor === 'worker' ? 'in a worker' : 'on the page'}`);
+    assert.equal(row.executor, executor, `${device} runs step in a worker`);
     assert.equal(row.steps, steps, `${samples} samples in batches of ${batch}, ${epochs} epoch(s)`);
     assert.ok(row.last < 0.85 * row.first, `run ${row.run}: the loss falls`);
     assert.equal(row.epochs, epochs);
@@ -248,7 +258,7 @@ async function checkResponsiveness(page) {
   const run = await startRun(page, { samples: 1437, batch: 128, hidden: 256, epochs: 5, seed: 4, mac: 'add/mul', 'mac-mul': 'e4m3', 'mac-add': 'fp16', weight: 'e4m3', input: 'e4m3', grad: 'e5m2', rounding: 'stochastic', optimizer: 'adam', lr: '0.01' });
   const row = () => page.$eval(`#train-runs tr.run-row[data-run="${run}"]`, (r) => ({ state: r.dataset.state, executor: r.dataset.executor, steps: Number(r.dataset.steps) }));
   // Measured once the worker has loaded and stepped: its steps, not its start, are the load.
-  await page.waitForFunction((r) => Number(document.querySelector(`tr.run-row[data-run="${r}"]`).dataset.steps) >= 2, run, { timeout: 120000 });
+  await waitSteps(page, run, 2, 120000);
   const before = await row();
   await watchLongTasks(page);
   const gap = await longestFrameGap(page, 3000);

@@ -54,15 +54,6 @@ impl ComputeBackend {
         }
     }
 
-    /// A lowp-tensor device on the same backend (the WebGPU device is shared, not reopened).
-    pub fn device(&self) -> lowp_tensor::Device {
-        match self {
-            ComputeBackend::Cpu(_) => lowp_tensor::Device::cpu(),
-            #[cfg(target_arch = "wasm32")]
-            ComputeBackend::Wgpu(backend) => lowp_tensor::Device::Wgpu(backend.clone()),
-        }
-    }
-
     /// Quantizes a row-major tensor of `shape` with `quantizer` on the device.
     pub async fn quantize(
         &self,

@@ -1,17 +1,18 @@
-//! CPU training in a dedicated Web Worker, so that the page stays responsive while a run steps.
+//! Training in a dedicated Web Worker, so that the page stays responsive while a run steps.
 //!
 //! The worker (`static/train-worker.js`) loads this same wasm module (whose `main` mounts nothing
 //! outside a window) and hands every message of the page to [`train_worker_message`]. One worker
-//! holds one run ([`WorkerSession`]) on lowp-backend's CPU backend and steps it until it is
-//! stopped or finished, posting every result back. The messages are JSON text:
+//! holds one run ([`WorkerSession`]) on lowp-backend's CPU backend or on a WebGPU device of its
+//! own ([`WorkerDevice`]) and steps it until it is stopped or finished, posting every result
+//! back. The messages are JSON text:
 //!
-//! - page → worker, [`ToWorker`]: `start` (with the settings), `stop`, `resume`;
+//! - page → worker, [`ToWorker`]: `start` (with the settings and the device), `stop`, `resume`;
 //! - worker → page, [`FromWorker`]: `looping` (the stepping loop started or ended), `step` (the
 //!   loss, as binary32 bits so that it crosses exactly, and the step's milliseconds), `epoch`
 //!   (test figures), `histograms` (every layer's weight and gradient), `finished`, `failed`.
 //!
-//! The run is the same [`TrainRun`] as on the page, with the same seeds, so a run gives the same
-//! losses, bit for bit, in a worker, on the page's thread and on WebGPU.
+//! The run is a [`TrainRun`] with the seeds of its settings, so a run gives the same losses, bit
+//! for bit, on the CPU and on WebGPU.
 
 use crate::training::{EpochFigures, LayerHistograms, TrainRun, TrainSettings};
 use core::cell::{Cell, RefCell};
@@ -22,14 +23,46 @@ use serde::{Deserialize, Serialize};
 /// Steps between histogram messages (and after the last step of every epoch).
 pub const HISTOGRAM_EVERY: u64 = 10;
 
+/// Where a worker's run steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerDevice {
+    /// lowp-backend's CPU backend.
+    #[default]
+    Cpu,
+    /// lowp-wgpu on a WebGPU device that the worker opens for itself (browsers only).
+    Wgpu,
+}
+
+impl WorkerDevice {
+    /// Opens the device.
+    // In wasm the backend is single-threaded (not Send/Sync), but lowp-tensor's `Device::Wgpu`
+    // shares it through an `Arc`; the worker only ever uses it from its one thread.
+    #[cfg_attr(target_arch = "wasm32", expect(clippy::arc_with_non_send_sync))]
+    pub async fn open(self) -> Result<Device, String> {
+        match self {
+            WorkerDevice::Cpu => Ok(Device::cpu()),
+            #[cfg(target_arch = "wasm32")]
+            WorkerDevice::Wgpu => lowp_wgpu::WgpuBackend::request()
+                .await
+                .map(|backend| Device::Wgpu(std::sync::Arc::new(backend)))
+                .map_err(|error| format!("WebGPU in the training worker: {error}")),
+            #[cfg(not(target_arch = "wasm32"))]
+            WorkerDevice::Wgpu => Err("WebGPU training runs in the browser only".to_string()),
+        }
+    }
+}
+
 /// A message from the page to its training worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ToWorker {
-    /// Build the run of these settings on the CPU backend and start stepping it.
+    /// Open the device, build the run of these settings on it and start stepping it.
     Start {
         /// The run's settings.
         settings: Box<TrainSettings>,
+        /// Where it steps.
+        device: WorkerDevice,
     },
     /// Hold still after the step in flight.
     Stop,
@@ -149,24 +182,34 @@ pub struct WorkerSession {
     running: Cell<bool>,
     /// Whether the stepping loop is alive.
     looping: Cell<bool>,
+    /// Whether a start is opening its device.
+    starting: Cell<bool>,
 }
 
 impl WorkerSession {
     /// Handles one message of the page. Returns true when the stepping loop must be started:
     /// the caller then runs [`WorkerSession::step_loop`].
-    pub fn handle(&self, message: ToWorker, post: &dyn Fn(FromWorker)) -> bool {
+    pub async fn handle(&self, message: ToWorker, post: &dyn Fn(FromWorker)) -> bool {
         match message {
-            ToWorker::Start { settings } => match TrainRun::new(&settings, Device::cpu()) {
-                Ok(engine) => {
-                    self.engine.replace(Some(engine));
-                    self.running.set(true);
-                    !self.looping.get()
+            ToWorker::Start { settings, device } => {
+                self.starting.set(true);
+                let engine = match device.open().await {
+                    Ok(device) => TrainRun::new(&settings, device),
+                    Err(error) => Err(error),
+                };
+                self.starting.set(false);
+                match engine {
+                    Ok(engine) => {
+                        self.engine.replace(Some(engine));
+                        self.running.set(true);
+                        !self.looping.get()
+                    }
+                    Err(error) => {
+                        post(FromWorker::Failed { error });
+                        false
+                    }
                 }
-                Err(error) => {
-                    post(FromWorker::Failed { error });
-                    false
-                }
-            },
+            }
             ToWorker::Stop => {
                 self.running.set(false);
                 false
@@ -179,9 +222,13 @@ impl WorkerSession {
         }
     }
 
-    /// Whether the run is over: finished, failed or never started (the worker can close).
+    /// Whether the run is over: finished, failed or never started (the worker can close). Not
+    /// while a start opens its device or the stepping loop is alive: a step in flight holds the
+    /// run outside its cell (a WebGPU step awaits the device, and messages get in meanwhile).
     pub fn over(&self) -> bool {
-        self.engine.borrow().as_ref().is_none_or(TrainRun::finished)
+        !self.starting.get()
+            && !self.looping.get()
+            && self.engine.borrow().as_ref().is_none_or(TrainRun::finished)
     }
 
     /// Steps the run while the page wants it to, posting every result; `clock` reads
@@ -262,6 +309,7 @@ pub fn train_worker_message(text: String) {
     use std::rc::Rc;
     use wasm_bindgen::JsCast;
 
+    console_error_panic_hook::set_once();
     thread_local! {
         static SESSION: Rc<WorkerSession> = Rc::new(WorkerSession::default());
     }
@@ -275,18 +323,16 @@ pub fn train_worker_message(text: String) {
         Err(error) => return post(FromWorker::Failed { error }),
     };
     let session = SESSION.with(Rc::clone);
-    if session.handle(message, &post) {
-        wasm_bindgen_futures::spawn_local(async move {
+    wasm_bindgen_futures::spawn_local(async move {
+        if session.handle(message, &post).await {
             session
                 .step_loop(&post, crate::browser::now, crate::browser::next_task)
                 .await;
-            if session.over() {
-                closer.close();
-            }
-        });
-    } else if session.over() {
-        closer.close();
-    }
+        }
+        if session.over() {
+            closer.close();
+        }
+    });
 }
 
 #[cfg(test)]
@@ -334,11 +380,12 @@ mod tests {
         let start = ToWorker::from_json(
             &ToWorker::Start {
                 settings: Box::new(settings.clone()),
+                device: WorkerDevice::Cpu,
             }
             .to_json(),
         )
         .unwrap();
-        assert!(session.handle(start, &post));
+        assert!(run_now(session.handle(start, &post)));
         run_now(session.step_loop(&post, || 0.0, || async {}));
         let messages = seen.borrow();
 
@@ -372,12 +419,13 @@ mod tests {
         let settings = short_settings();
         let (seen, post) = recorder();
         let session = WorkerSession::default();
-        assert!(session.handle(
+        assert!(run_now(session.handle(
             ToWorker::Start {
-                settings: Box::new(settings)
+                settings: Box::new(settings),
+                device: WorkerDevice::Cpu,
             },
             &post
-        ));
+        )));
         // The page's stop gets in after the second step.
         let steps_seen = || losses(&seen.borrow()).len();
         run_now(session.step_loop(
@@ -385,7 +433,7 @@ mod tests {
             || 0.0,
             || async {
                 if steps_seen() == 2 {
-                    session.handle(ToWorker::Stop, &post);
+                    session.handle(ToWorker::Stop, &post).await;
                 }
             },
         ));
@@ -396,13 +444,13 @@ mod tests {
         );
         assert!(!session.over());
         // A second stop and a resume while looping start nothing; a resume after starts it.
-        assert!(!session.handle(ToWorker::Stop, &post));
-        assert!(session.handle(ToWorker::Resume, &post));
+        assert!(!run_now(session.handle(ToWorker::Stop, &post)));
+        assert!(run_now(session.handle(ToWorker::Resume, &post)));
         run_now(session.step_loop(&post, || 0.0, || async {}));
         assert_eq!(steps_seen(), 6);
         assert!(session.over());
         // Resuming a finished run steps no more: it only says again that it is finished.
-        assert!(session.handle(ToWorker::Resume, &post));
+        assert!(run_now(session.handle(ToWorker::Resume, &post)));
         run_now(session.step_loop(&post, || 0.0, || async {}));
         assert_eq!(steps_seen(), 6);
         let messages = seen.borrow();
@@ -424,19 +472,35 @@ mod tests {
             weight_quant: "e9m9x".into(),
             ..TrainSettings::default()
         };
-        assert!(!session.handle(
+        assert!(!run_now(session.handle(
             ToWorker::Start {
-                settings: Box::new(settings)
+                settings: Box::new(settings),
+                device: WorkerDevice::Cpu,
             },
             &post
-        ));
-        assert!(!session.handle(ToWorker::Resume, &post));
+        )));
+        assert!(!run_now(session.handle(ToWorker::Resume, &post)));
         assert!(session.over());
         assert!(matches!(
             &seen.borrow()[..],
             [FromWorker::Failed { error }] if error.starts_with("weight quantizer")
         ));
         assert!(ToWorker::from_json("{\"kind\":\"jump\"}").is_err());
+        // WebGPU opens in browsers only: natively the start fails with that reason.
+        let (seen, post) = recorder();
+        let session = WorkerSession::default();
+        assert!(!run_now(session.handle(
+            ToWorker::Start {
+                settings: Box::new(short_settings()),
+                device: WorkerDevice::Wgpu,
+            },
+            &post
+        )));
+        assert!(session.over());
+        assert!(matches!(
+            &seen.borrow()[..],
+            [FromWorker::Failed { error }] if error.contains("WebGPU")
+        ));
         assert_eq!(
             ToWorker::from_json("{\"kind\":\"stop\"}"),
             Ok(ToWorker::Stop)

@@ -1,7 +1,8 @@
-// The training worker of the lowp web app: CPU training runs step here, off the page's thread
-// (web/src/train_worker.rs). It loads the app's own wasm module, whose `main` mounts nothing
-// outside a window, and hands every message of the page (JSON text) to `train_worker_message`;
-// the answers come back with postMessage. Messages that arrive while the module loads wait.
+// The training worker of the lowp web app: training runs (CPU or WebGPU) step here, off the
+// page's thread (web/src/train_worker.rs). It loads the app's own wasm module, whose `main`
+// mounts nothing outside a window, and hands every message of the page (JSON text) to
+// `train_worker_message`; the answers come back with postMessage. Messages that arrive while the
+// module loads wait.
 const early = [];
 self.onmessage = (event) => early.push(event.data);
 const wasm = await import('./pkg/lowp_web.js');

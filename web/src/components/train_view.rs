@@ -1,27 +1,20 @@
 //! The training view: the digits MLP trained under chosen format sets, live loss and accuracy
 //! curves of every run side by side, per-layer weight and gradient histograms.
 //!
-//! Where a run steps depends on its device:
-//! - **CPU**: in a dedicated Web Worker of its own ([`crate::train_worker`]), so the page's thread
-//!   only draws the results that the worker posts back, and several CPU runs step in parallel.
-//! - **WebGPU**: on the page's thread, one batch per slice; after every slice the loop yields to
-//!   the browser (`setTimeout(0)`), and the device work is asynchronous (every read-back is
-//!   `to_vec_async`), so the page stays responsive.
+//! Every run steps in a dedicated Web Worker of its own ([`crate::train_worker`]), on the CPU
+//! backend or on a WebGPU device that the worker opens, so the page's thread only draws the
+//! results that the worker posts back, and several runs step in parallel.
 //!
 //! The longest step is shown (`#train-slice`), and each run row says where it ran
-//! (`data-executor` = `worker` / `page`).
+//! (`data-executor` = `worker`).
 
 use crate::backend::ComputeBackend;
-use crate::browser::{next_task, now};
 use crate::components::train_chart::{LayerHistogramChart, TrainChart};
-use crate::train_worker::{FromWorker, HISTOGRAM_EVERY, ToWorker};
+use crate::train_worker::{FromWorker, ToWorker, WorkerDevice};
 use crate::training::{
-    EpochFigures, LayerHistograms, MacKind, TRAIN_ROUNDINGS, TrainRun, TrainSettings,
-    loss_fingerprint,
+    EpochFigures, LayerHistograms, MacKind, TRAIN_ROUNDINGS, TrainSettings, loss_fingerprint,
 };
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -51,25 +44,6 @@ impl RunState {
             RunState::Stopped => "stopped",
             RunState::Finished => "finished",
             RunState::Failed(_) => "failed",
-        }
-    }
-}
-
-/// Where a run steps.
-#[derive(Clone)]
-enum Engine {
-    /// On the page's thread (WebGPU runs): the run, taken out of its cell for each step.
-    Page(Rc<RefCell<Option<TrainRun>>>),
-    /// In a dedicated worker (CPU runs).
-    Worker(Rc<TrainWorker>),
-}
-
-impl Engine {
-    /// `page` or `worker`.
-    fn name(&self) -> &'static str {
-        match self {
-            Engine::Page(_) => "page",
-            Engine::Worker(_) => "worker",
         }
     }
 }
@@ -121,8 +95,12 @@ struct TrainWorker {
 }
 
 impl TrainWorker {
-    /// Starts a worker that trains `settings` on the CPU and shows its messages in `signals`.
-    fn start(settings: TrainSettings, signals: RunSignals) -> Result<Self, String> {
+    /// Starts a worker that trains `settings` on `device` and shows its messages in `signals`.
+    fn start(
+        settings: TrainSettings,
+        device: WorkerDevice,
+        signals: RunSignals,
+    ) -> Result<Self, String> {
         let options = web_sys::WorkerOptions::new();
         options.set_type(web_sys::WorkerType::Module);
         let worker = web_sys::Worker::new_with_options("train-worker.js", &options)
@@ -154,6 +132,7 @@ impl TrainWorker {
         };
         started.post(&ToWorker::Start {
             settings: Box::new(settings),
+            device,
         });
         Ok(started)
     }
@@ -170,7 +149,7 @@ impl Drop for TrainWorker {
     }
 }
 
-/// One run as the page sees it: its signals and its engine.
+/// One run as the page sees it: its signals and its worker.
 #[derive(Clone)]
 pub struct RunHandle {
     /// Run number from 0 (its colour).
@@ -191,7 +170,7 @@ pub struct RunHandle {
     pub state: RwSignal<RunState>,
     /// Whether its stepping loop is alive (a stopped run's loop ends after the step in flight).
     pub busy: RwSignal<bool>,
-    engine: Engine,
+    worker: Rc<TrainWorker>,
 }
 
 impl RunHandle {
@@ -204,88 +183,21 @@ impl RunHandle {
     fn stop(&self) {
         if self.state.get_untracked() == RunState::Running {
             self.state.set(RunState::Stopped);
-            if let Engine::Worker(worker) = &self.engine {
-                worker.post(&ToWorker::Stop);
-            }
+            self.worker.post(&ToWorker::Stop);
         }
     }
 
-    /// Ends the run for good: its worker, if any, is terminated.
+    /// Ends the run for good: its worker is terminated.
     fn end(&self) {
         self.stop();
-        if let Engine::Worker(worker) = &self.engine {
-            worker.worker.terminate();
-        }
+        self.worker.worker.terminate();
     }
-}
 
-/// Sets `run` running: a worker run is told to resume; a page run's stepping loop starts unless
-/// it is still alive (stopped with a step in flight: it then goes on). The engine is taken out
-/// of its cell for each slice, so no borrow is held across an await.
-fn drive(run: RunHandle, longest_slice: RwSignal<f64>) {
-    run.state.set(RunState::Running);
-    let cell = match &run.engine {
-        Engine::Worker(worker) => return worker.post(&ToWorker::Resume),
-        Engine::Page(cell) => cell.clone(),
-    };
-    if run.busy.get_untracked() {
-        return;
+    /// Sets the run running again: its worker is told to resume.
+    fn resume(&self) {
+        self.state.set(RunState::Running);
+        self.worker.post(&ToWorker::Resume);
     }
-    run.busy.set(true);
-    spawn_local(async move {
-        loop {
-            if run.state.get_untracked() != RunState::Running {
-                break;
-            }
-            let Some(mut engine) = cell.borrow_mut().take() else {
-                break;
-            };
-            if engine.finished() {
-                run.state.set(RunState::Finished);
-                cell.borrow_mut().replace(engine);
-                break;
-            }
-            let start = now();
-            let result = engine.step().await;
-            longest_slice.update(|longest| *longest = longest.max(now() - start));
-            let outcome = match result {
-                Ok(loss) => {
-                    let step = engine.steps();
-                    run.losses.update(|losses| losses.push((step, loss)));
-                    let mut outcome = Ok(());
-                    if engine.epoch_done() {
-                        next_task().await;
-                        let between = || async {
-                            next_task().await;
-                        };
-                        match engine.evaluate(between).await {
-                            Ok(figures) => run.evals.update(|evals| evals.push(figures)),
-                            Err(e) => outcome = Err(e),
-                        }
-                    }
-                    if outcome.is_ok()
-                        && (step % HISTOGRAM_EVERY == 1 || engine.epoch_done() || engine.finished())
-                    {
-                        match engine.histograms().await {
-                            Ok(histograms) => run.histograms.set(histograms),
-                            Err(e) => outcome = Err(e),
-                        }
-                    }
-                    outcome
-                }
-                Err(e) => Err(e),
-            };
-            let finished = engine.finished();
-            cell.borrow_mut().replace(engine);
-            match outcome {
-                Err(e) => run.state.set(RunState::Failed(e)),
-                Ok(()) if finished => run.state.set(RunState::Finished),
-                Ok(()) => {}
-            }
-            next_task().await;
-        }
-        run.busy.set(false);
-    });
 }
 
 /// A labelled text field bound to `value`.
@@ -384,11 +296,12 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
             start_error.set("the compute backend is still being detected".into());
             return;
         };
-        let device = if device_choice.get_untracked() == "cpu" {
-            lowp_tensor::Device::cpu()
-        } else {
-            detected.device()
-        };
+        let (device, device_label) =
+            if device_choice.get_untracked() == "cpu" || detected.name() == "cpu" {
+                (WorkerDevice::Cpu, "cpu")
+            } else {
+                (WorkerDevice::Wgpu, "wgpu")
+            };
         let signals = RunSignals {
             losses: RwSignal::new(Vec::new()),
             evals: RwSignal::new(Vec::new()),
@@ -397,16 +310,8 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
             busy: RwSignal::new(false),
             longest_slice,
         };
-        let device_label = device.name();
-        // CPU runs step in a worker of their own; WebGPU runs on the page's thread.
-        let engine = if matches!(device, lowp_tensor::Device::Cpu(_)) {
-            TrainWorker::start(settings.clone(), signals).map(|w| Engine::Worker(Rc::new(w)))
-        } else {
-            TrainRun::new(&settings, device)
-                .map(|run| Engine::Page(Rc::new(RefCell::new(Some(run)))))
-        };
-        match engine {
-            Ok(engine) => {
+        match TrainWorker::start(settings.clone(), device, signals) {
+            Ok(worker) => {
                 start_error.set(String::new());
                 let id = runs.with_untracked(Vec::len);
                 let run = RunHandle {
@@ -419,13 +324,10 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                     histograms: signals.histograms,
                     state: signals.state,
                     busy: signals.busy,
-                    engine,
+                    worker: Rc::new(worker),
                 };
-                runs.update(|runs| runs.push(run.clone()));
+                runs.update(|runs| runs.push(run));
                 shown.set(id);
-                if matches!(run.engine, Engine::Page(_)) {
-                    drive(run, longest_slice);
-                }
             }
             Err(e) => start_error.set(e),
         }
@@ -435,7 +337,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
         runs.with_untracked(|runs| {
             for run in runs {
                 if run.state.get_untracked() == RunState::Stopped {
-                    drive(run.clone(), longest_slice);
+                    run.resume();
                 }
             }
         })
@@ -481,12 +383,12 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                     if toggle_run.state.get_untracked() == RunState::Running {
                         toggle_run.stop();
                     } else if toggle_run.state.get_untracked() == RunState::Stopped {
-                        drive(toggle_run.clone(), longest_slice);
+                        toggle_run.resume();
                     }
                 };
                 let (id, total) = (run.id, run.total_steps);
                 view! {
-                    <tr class="run-row" data-run=id data-device=run.device data-executor=run.engine.name()
+                    <tr class="run-row" data-run=id data-device=run.device data-executor="worker"
                         data-state=move || state.get().name()
                         data-busy=move || busy.get().to_string()
                         data-steps=move || summary().2
@@ -497,7 +399,7 @@ pub fn TrainView(backend: RwSignal<Option<Rc<ComputeBackend>>, LocalStorage>) ->
                     >
                         <td><span class="swatch" style=format!("background:{}", run.colour())></span></td>
                         <td class="mono small wrap">{run.label.clone()}</td>
-                        <td>{format!("{} · {}", run.device, run.engine.name())}</td>
+                        <td>{format!("{} · worker", run.device)}</td>
                         <td class="num">{move || format!("{}/{total}", summary().2)}</td>
                         <td class="num">{move || format!("{:.3}", summary().1)}</td>
                         <td class="num">{accuracy}</td>
