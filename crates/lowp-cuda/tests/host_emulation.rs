@@ -226,7 +226,7 @@ fn quantizer_cases(rng: &mut Rng, values: &[u32]) -> Vec<Case> {
     let mut cases = Vec::new();
     let mut element_wise: Vec<(String, Quantizer)> = Vec::new();
     for spec in FORMATS {
-        let format: Format = spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"));
+        let format = format(spec);
         for mode in MODES {
             element_wise.push((spec.to_string(), Quantizer::new(format, mode, 7).unwrap()));
         }
@@ -554,13 +554,17 @@ fn gemm_operand(rng: &mut Rng, len: usize) -> Vec<f32> {
         .collect()
 }
 
+/// The format of a SPEC that must parse.
+fn format(spec: &str) -> Format {
+    spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"))
+}
+
 #[test]
 fn tiled_gemm_kernel_matches_the_reference_in_every_mode() {
     let Some(driver) = driver() else {
         return;
     };
     let mut rng = Rng(0x5851_F42D_4C95_7F2D);
-    let format = |spec: &str| -> Format { spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}")) };
     let shapes = [
         (2, 66, 21, 65),
         (1, 1, 130, 3),
@@ -642,7 +646,6 @@ fn grid_gemm_kernels_match_the_reference() {
         return;
     };
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
-    let format = |spec: &str| -> Format { spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}")) };
     // Formats with and without subnormals, no fraction bits (grid_quantize's general path
     // only), 23 fraction bits, unsigned, saturating and e4m3fn's overflow; operands scaled by
     // 2^6 push small formats over their largest value.

@@ -17,14 +17,22 @@ fn required() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether libnvrtc loads; otherwise prints `SKIP` (and fails when `LOWP_REQUIRE` names it).
+fn nvrtc_or_skip() -> bool {
+    if nvrtc_available() {
+        return true;
+    }
+    assert!(
+        !required(),
+        "libnvrtc is required (LOWP_REQUIRE) but cannot be loaded; set LD_LIBRARY_PATH"
+    );
+    println!("SKIP: nvrtc: libnvrtc cannot be loaded (set LD_LIBRARY_PATH)");
+    false
+}
+
 #[test]
 fn every_kernel_file_compiles_with_nvrtc() {
-    if !nvrtc_available() {
-        assert!(
-            !required(),
-            "libnvrtc is required (LOWP_REQUIRE) but cannot be loaded; set LD_LIBRARY_PATH"
-        );
-        println!("SKIP: nvrtc: libnvrtc cannot be loaded (set LD_LIBRARY_PATH)");
+    if !nvrtc_or_skip() {
         return;
     }
     let mut failures = Vec::new();
@@ -92,12 +100,7 @@ const REGISTER_ONLY: [(Family, &[&str]); 2] = [
 
 #[test]
 fn the_grid_gemm_kernels_keep_their_states_in_registers() {
-    if !nvrtc_available() {
-        assert!(
-            !required(),
-            "libnvrtc is required (LOWP_REQUIRE) but cannot be loaded; set LD_LIBRARY_PATH"
-        );
-        println!("SKIP: nvrtc: libnvrtc cannot be loaded (set LD_LIBRARY_PATH)");
+    if !nvrtc_or_skip() {
         return;
     }
     for (family, entries) in REGISTER_ONLY {
