@@ -55,6 +55,13 @@ static T* pointer_at(void** params, int i) {
     return reinterpret_cast<T*>(static_cast<uintptr_t>(*static_cast<CUdeviceptr*>(params[i])));
 }
 
+// One of gemm.cu's instantiations (they all take the same arguments).
+template <auto Entry>
+static void run_gemm(Dim3Shim g, Dim3Shim b, void** p) {
+    const auto params = value_at<GemmParams>(p, 0);
+    run_kernel(g, b, true, [&] { Entry(params, pointer_at<const u32>(p, 1), pointer_at<const u32>(p, 2), pointer_at<u32>(p, 3)); });
+}
+
 static const Kernel KERNELS[] = {
     {"quantize", false, [](Dim3Shim g, Dim3Shim b, void** p) {
          const auto params = value_at<QuantizeParams>(p, 0);
@@ -82,24 +89,9 @@ static const Kernel KERNELS[] = {
          const auto params = value_at<ConvertParams>(p, 0);
          run_kernel(g, b, false, [&] { half_to_float(params, pointer_at<const u16>(p, 1), pointer_at<u32>(p, 2)); });
      }},
-    {"gemm", true, [](Dim3Shim g, Dim3Shim b, void** p) {
-         const auto params = value_at<GemmParams>(p, 0);
-         run_kernel(g, b, true, [&] {
-             gemm(params, pointer_at<const u32>(p, 1), pointer_at<const u32>(p, 2), pointer_at<u32>(p, 3));
-         });
-     }},
-    {"gemm_nearest_grid", true, [](Dim3Shim g, Dim3Shim b, void** p) {
-         const auto params = value_at<GemmParams>(p, 0);
-         run_kernel(g, b, true, [&] {
-             gemm_nearest_grid(params, pointer_at<const u32>(p, 1), pointer_at<const u32>(p, 2), pointer_at<u32>(p, 3));
-         });
-     }},
-    {"gemm_stochastic_grid", true, [](Dim3Shim g, Dim3Shim b, void** p) {
-         const auto params = value_at<GemmParams>(p, 0);
-         run_kernel(g, b, true, [&] {
-             gemm_stochastic_grid(params, pointer_at<const u32>(p, 1), pointer_at<const u32>(p, 2), pointer_at<u32>(p, 3));
-         });
-     }},
+    {"gemm", true, run_gemm<gemm>},
+    {"gemm_nearest_grid", true, run_gemm<gemm_nearest_grid>},
+    {"gemm_stochastic_grid", true, run_gemm<gemm_stochastic_grid>},
     {"unary", false, [](Dim3Shim g, Dim3Shim b, void** p) {
          const auto params = value_at<OpsParams>(p, 0);
          run_kernel(g, b, false, [&] {

@@ -615,12 +615,7 @@ fn tiled_gemm_kernel_matches_the_reference_in_every_mode() {
                 // The general kernel, and the backend's choice where that is another one.
                 let chosen = kernel_name(&kernel_params(&spec).expect("valid spec"));
                 for kernel in ["gemm", chosen] {
-                    assert_gemm(
-                        &emulate_gemm(&driver, kernel, &spec, &a, &b),
-                        &expected,
-                        kernel,
-                        &spec,
-                    );
+                    check_gemm(&driver, kernel, &spec, &a, &b, &expected);
                 }
                 checked += 1;
             }
@@ -629,7 +624,16 @@ fn tiled_gemm_kernel_matches_the_reference_in_every_mode() {
     println!("{checked} GEMM configurations agree bit for bit");
 }
 
-fn assert_gemm(got: &[u32], expected: &[f32], kernel: &str, spec: &GemmSpec) {
+/// Runs the gemm.cu kernel `kernel` for `spec` and compares C with `expected` bit for bit.
+fn check_gemm(
+    driver: &Path,
+    kernel: &str,
+    spec: &GemmSpec,
+    a: &[f32],
+    b: &[f32],
+    expected: &[f32],
+) {
+    let got = emulate_gemm(driver, kernel, spec, a, b);
     assert_eq!(got.len(), expected.len());
     for (i, (&got, expected)) in got.iter().zip(expected).enumerate() {
         assert!(
@@ -693,12 +697,7 @@ fn grid_gemm_kernels_match_the_reference() {
                     .collect();
                 let b = gemm_operand(&mut rng, batch * k * n);
                 let expected = gemm::reference(&a, &b, &spec).expect("reference");
-                assert_gemm(
-                    &emulate_gemm(&driver, kernel, &spec, &a, &b),
-                    &expected,
-                    kernel,
-                    &spec,
-                );
+                check_gemm(&driver, kernel, &spec, &a, &b, &expected);
                 checked += 1;
             }
         }
