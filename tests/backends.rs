@@ -890,6 +890,18 @@ fn shape_errors<B: Backend>(backend: &B) {
     };
     expect_err("quantize shape", backend.quantize(&six, &[2, 2], &e4m3));
     expect_err(
+        "quantize overflowing shape",
+        backend.quantize(&six, &[usize::MAX, 2], &e4m3),
+    );
+    expect_err(
+        "quantize block overflowing shape",
+        backend.quantize(
+            &six,
+            &[usize::MAX, 3],
+            &Quantizer::nearest(format("block(wl=8,dim=1)")),
+        ),
+    );
+    expect_err(
         "quantize block dim",
         backend.quantize(
             &six,

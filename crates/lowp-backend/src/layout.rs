@@ -79,6 +79,22 @@ fn elements(shape: &[usize]) -> Result<usize> {
         .ok_or_else(|| BackendError::Shape(format!("shape {shape:?} has too many elements")))
 }
 
+/// [`Backend::quantize`](crate::Backend::quantize): checks that the buffer of `len` values holds
+/// a tensor of `shape` and, for a block format, that its blocking axis is an axis of `shape`.
+/// Returns the blocks' `(inner, extent)` for a block format (element `i` lies in block
+/// `(i / inner) % extent`: [`BlockFloatingPoint::geometry`](lowp_formats::BlockFloatingPoint::geometry)),
+/// `None` for an element-wise format.
+pub fn quantize(len: usize, shape: &[usize], quantizer: &Quantizer) -> Result<Option<(u64, u64)>> {
+    check_len("quantize", len, shape)?;
+    match quantizer.format() {
+        Format::Block(block) => {
+            let (inner, extent) = block.geometry(shape)?;
+            Ok(Some((inner as u64, extent as u64)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// [`Backend::reduce`](crate::Backend::reduce): checks the operand of `len` values, the axis and
 /// the quantizer (element-wise formats only: every partial result is rounded on its own) and
 /// returns `(outer, axis length, inner)`: the input is `[outer, length, inner]`, the output

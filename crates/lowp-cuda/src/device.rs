@@ -11,10 +11,8 @@ use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, CudaView, CudaViewMut,
     DeviceRepr, LaunchConfig, PushKernelArg,
 };
-use lowp_backend::{Backend, BackendError, ConvGeometry, Result, SliceRange};
-use lowp_formats::{
-    BinaryOp, BlockFloatingPoint, Format, FormatError, GemmSpec, Quantizer, ReduceOp, UnaryOp,
-};
+use lowp_backend::{Backend, BackendError, ConvGeometry, Result, SliceRange, layout};
+use lowp_formats::{BinaryOp, GemmSpec, Quantizer, ReduceOp, UnaryOp};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -415,25 +413,6 @@ impl CudaBackend {
     }
 }
 
-/// `(inner, extent)` of a block format over `shape`: element i lies in block
-/// `(i / inner) % extent` (block.rs `block_layout`).
-fn block_geometry(block: &BlockFloatingPoint, shape: &[usize]) -> Result<(u64, u64)> {
-    if block.dim() == -1 {
-        return Ok((1, 1));
-    }
-    let axis = block.dim() as usize;
-    if axis >= shape.len() {
-        return Err(FormatError::Shape(format!(
-            "block dim = {} but the tensor has {} axes (shape {shape:?})",
-            block.dim(),
-            shape.len()
-        ))
-        .into());
-    }
-    let inner: u64 = shape[axis + 1..].iter().map(|&n| n as u64).product();
-    Ok((inner.max(1), (shape[axis] as u64).max(1)))
-}
-
 impl Backend for CudaBackend {
     type Buffer = CudaBuffer;
 
@@ -469,22 +448,7 @@ impl Backend for CudaBackend {
         shape: &[usize],
         quantizer: &Quantizer,
     ) -> Result<CudaBuffer> {
-        let product = shape
-            .iter()
-            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-            .ok_or_else(|| {
-                BackendError::Shape(format!("shape {shape:?} has more than usize::MAX elements"))
-            })?;
-        if product != input.len {
-            return Err(BackendError::Shape(format!(
-                "shape {shape:?} has {product} elements, the buffer has {}",
-                input.len
-            )));
-        }
-        let block = match quantizer.format() {
-            Format::Block(block) => Some(block_geometry(block, shape)?),
-            _ => None,
-        };
+        let block = layout::quantize(input.len, shape, quantizer)?;
         let mut output = self.storage_uninit(input.len)?;
         if input.is_empty() {
             return Ok(output);

@@ -44,16 +44,13 @@ impl BlockFloatingPoint {
         self.dim
     }
 
-    /// The block index of every element of a row-major tensor of `shape`, and the block count.
-    pub fn block_layout(&self, shape: &[usize], len: usize) -> Result<(Vec<usize>, usize)> {
-        let product: usize = shape.iter().product();
-        if product != len {
-            return Err(FormatError::Shape(alloc::format!(
-                "shape {shape:?} has {product} elements, the data has {len}"
-            )));
-        }
+    /// `(inner, extent)` of the blocks over a row-major tensor of `shape`: element `i` lies in
+    /// block `(i / inner) % extent`, `inner` being the product of the axes after the blocking
+    /// axis and `extent` that axis's length (both at least 1; `(1, 1)`, one block, for
+    /// `dim = -1`). Fails when the blocking axis is not an axis of `shape`.
+    pub fn geometry(&self, shape: &[usize]) -> Result<(usize, usize)> {
         if self.dim == -1 {
-            return Ok((vec![0; len], 1));
+            return Ok((1, 1));
         }
         let axis = self.dim as usize;
         if axis >= shape.len() {
@@ -64,13 +61,18 @@ impl BlockFloatingPoint {
             )));
         }
         let inner: usize = shape[axis + 1..].iter().product();
-        let extent = shape[axis];
-        Ok((
-            (0..len)
-                .map(|i| (i / inner.max(1)) % extent.max(1))
-                .collect(),
-            extent,
-        ))
+        Ok((inner.max(1), shape[axis].max(1)))
+    }
+
+    /// The block index of every element of a row-major tensor of `shape`, and the block count
+    /// ([`geometry`](Self::geometry)).
+    pub fn block_layout(&self, shape: &[usize], len: usize) -> Result<(Vec<usize>, usize)> {
+        crate::check_shape(shape, len)?;
+        if self.dim == -1 {
+            return Ok((vec![0; len], 1));
+        }
+        let (inner, extent) = self.geometry(shape)?;
+        Ok(((0..len).map(|i| (i / inner) % extent).collect(), extent))
     }
 
     /// The shared exponent of a block from the magnitudes of its elements: `floor(log2 max|x|)`

@@ -53,3 +53,27 @@ pub(crate) fn invalid(family: &'static str, message: impl Into<String>) -> Forma
         message: message.into(),
     }
 }
+
+/// Checks that a row-major tensor of `shape` has exactly `len` elements (the product of its
+/// axes, which must not overflow `usize`).
+///
+/// ```
+/// use lowp_formats::check_shape;
+/// assert!(check_shape(&[2, 3], 6).is_ok());
+/// assert!(check_shape(&[2, 3], 5).is_err());
+/// assert!(check_shape(&[usize::MAX, 2], 0).is_err());
+/// ```
+pub fn check_shape(shape: &[usize], len: usize) -> Result<()> {
+    match shape
+        .iter()
+        .try_fold(1usize, |n, &axis| n.checked_mul(axis))
+    {
+        Some(product) if product == len => Ok(()),
+        Some(product) => Err(FormatError::Shape(alloc::format!(
+            "shape {shape:?} has {product} elements, the data has {len}"
+        ))),
+        None => Err(FormatError::Shape(alloc::format!(
+            "shape {shape:?} has too many elements"
+        ))),
+    }
+}

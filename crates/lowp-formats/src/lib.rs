@@ -36,7 +36,7 @@ pub mod spec;
 pub mod superfp;
 
 pub use block::BlockFloatingPoint;
-pub use error::{FormatError, Result};
+pub use error::{FormatError, Result, check_shape};
 pub use fixed::FixedPoint;
 pub use float::{FloatKind, FloatingPoint};
 pub use format::{CodeClass, Format, FormatInfo};

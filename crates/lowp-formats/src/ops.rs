@@ -294,17 +294,7 @@ pub fn reduce_layout(
     shape: &[usize],
     axis: usize,
 ) -> Result<(usize, usize, usize)> {
-    let product = shape
-        .iter()
-        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-        .ok_or_else(|| {
-            FormatError::Shape(alloc::format!("shape {shape:?} has too many elements"))
-        })?;
-    if product != elements {
-        return Err(FormatError::Shape(alloc::format!(
-            "shape {shape:?} has {product} elements, the data has {elements}"
-        )));
-    }
+    crate::check_shape(shape, elements)?;
     if axis >= shape.len() {
         return Err(FormatError::Shape(alloc::format!(
             "reduction axis {axis} is out of range for shape {shape:?} ({} axes)",

@@ -98,13 +98,7 @@ impl Quantizer {
     /// The scalar reference: quantizes a row-major tensor of `shape` (its product must equal
     /// `data.len()`; only block formats look at the axes).
     pub fn quantize_slice(&self, data: &[f32], shape: &[usize]) -> Result<Vec<f32>> {
-        let product: usize = shape.iter().product();
-        if product != data.len() {
-            return Err(FormatError::Shape(alloc::format!(
-                "shape {shape:?} has {product} elements, the data has {}",
-                data.len()
-            )));
-        }
+        crate::check_shape(shape, data.len())?;
         match &self.format {
             Format::Block(block) => {
                 let (block_of, blocks) = block.block_layout(shape, data.len())?;

@@ -46,10 +46,8 @@ pub mod shaders;
 
 pub use wgpu;
 
-use lowp_backend::{Backend, BackendError, ConvGeometry, Result, SliceRange};
-use lowp_formats::{
-    BinaryOp, BlockFloatingPoint, Format, FormatError, GemmSpec, Quantizer, ReduceOp, UnaryOp,
-};
+use lowp_backend::{Backend, BackendError, ConvGeometry, Result, SliceRange, layout};
+use lowp_formats::{BinaryOp, GemmSpec, Quantizer, ReduceOp, UnaryOp};
 use params::{BlockLayoutParams, BlockParams, DispatchParams, QuantizeParams, QuantizerParams};
 use shaders::Family;
 use std::num::NonZeroU64;
@@ -690,25 +688,6 @@ fn range(binding: u32, buffer: &wgpu::Buffer, start: u64, count: u64) -> wgpu::B
     }
 }
 
-/// `(inner, extent)` of a block format over `shape`: element i lies in block
-/// `(i / inner) % extent` (block.rs `block_layout`).
-fn block_geometry(block: &BlockFloatingPoint, shape: &[usize]) -> Result<(u64, u64)> {
-    if block.dim() == -1 {
-        return Ok((1, 1));
-    }
-    let axis = block.dim() as usize;
-    if axis >= shape.len() {
-        return Err(FormatError::Shape(format!(
-            "block dim = {} but the tensor has {} axes (shape {shape:?})",
-            block.dim(),
-            shape.len()
-        ))
-        .into());
-    }
-    let inner: u64 = shape[axis + 1..].iter().map(|&n| n as u64).product();
-    Ok((inner.max(1), (shape[axis] as u64).max(1)))
-}
-
 impl Backend for WgpuBackend {
     type Buffer = WgpuBuffer;
 
@@ -775,22 +754,7 @@ impl Backend for WgpuBackend {
         shape: &[usize],
         quantizer: &Quantizer,
     ) -> Result<WgpuBuffer> {
-        let product = shape
-            .iter()
-            .try_fold(1usize, |acc, &n| acc.checked_mul(n))
-            .ok_or_else(|| {
-                BackendError::Shape(format!("shape {shape:?} has more than usize::MAX elements"))
-            })?;
-        if product != input.len {
-            return Err(BackendError::Shape(format!(
-                "shape {shape:?} has {product} elements, the buffer has {}",
-                input.len
-            )));
-        }
-        let block = match quantizer.format() {
-            Format::Block(block) => Some(block_geometry(block, shape)?),
-            _ => None,
-        };
+        let block = layout::quantize(input.len, shape, quantizer)?;
         let output = self.storage(input.len, "lowp quantized")?;
         if input.is_empty() {
             return Ok(output);

@@ -7,7 +7,7 @@ mod ops;
 #[cfg(target_arch = "x86_64")]
 mod philox_avx512;
 
-use crate::{Backend, BackendError, ConvGeometry, Result, SliceRange};
+use crate::{Backend, ConvGeometry, Result, SliceRange, layout};
 use lowp_formats::{BinaryOp, Format, GemmSpec, Quantizer, ReduceOp, UnaryOp};
 use std::sync::Arc;
 
@@ -139,13 +139,7 @@ impl Backend for CpuBackend {
         quantizer: &Quantizer,
     ) -> Result<CpuBuffer> {
         let data = input.as_slice();
-        let product: usize = shape.iter().product();
-        if product != data.len() {
-            return Err(BackendError::Shape(format!(
-                "shape {shape:?} has {product} elements, the buffer has {}",
-                data.len()
-            )));
-        }
+        layout::quantize(data.len(), shape, quantizer)?;
         let out = match (self.path, quantizer.format()) {
             (CpuPath::Scalar, _) | (_, Format::Block(_)) => {
                 quantizer.quantize_slice(data, shape)?
