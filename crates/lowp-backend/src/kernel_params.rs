@@ -5,7 +5,7 @@
 //! uniform buffer and a CUDA kernel argument.
 
 use bytemuck::{Pod, Zeroable};
-use lowp_formats::{FloatGrid, Format, Quantizer, Rounding, Special};
+use lowp_formats::{BinaryOp, FloatGrid, Format, Quantizer, ReduceOp, Rounding, Special, UnaryOp};
 
 /// Kind code of float, OCP e4m3fn and P3109 formats (`KIND_GRID`).
 pub const KIND_GRID: u32 = 0;
@@ -174,6 +174,17 @@ impl QuantizerParams {
         }
         params
     }
+
+    /// `(parameters, apply)` of the optional output quantizer of an element-wise kernel:
+    /// `apply` is 1 when the kernel rounds its results with `quantizer`, 0 when there is none or
+    /// when it is a block format (one exponent per block: applied afterwards by the block
+    /// kernels, the parameters then stay zero).
+    pub fn elementwise(quantizer: Option<&Quantizer>) -> (Self, u32) {
+        match quantizer {
+            Some(q) if !matches!(q.format(), Format::Block(_)) => (Self::new(q), 1),
+            _ => (Self::default(), 0),
+        }
+    }
 }
 
 /// `Dispatch`: one dispatch over a chunk of a tensor.
@@ -324,9 +335,164 @@ pub struct GemmParams {
     pub shape: GemmShapeParams,
 }
 
+/// `OpsParams` (`ops.wgsl`, `ops.cu`): element-wise operations and select.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct OpsParams {
+    /// The chunk.
+    pub dispatch: DispatchParams,
+    /// The output quantizer (used when `apply_quantizer` is 1).
+    pub quantizer: QuantizerParams,
+    /// The operation's code (the order of `UnaryOp` / `BinaryOp`).
+    pub op: u32,
+    /// Whether the kernel applies `quantizer` (0 or 1; block formats are applied afterwards).
+    pub apply_quantizer: u32,
+    /// Always 0: the operand of WGSL's contraction barrier (unused by CUDA).
+    pub opaque: u32,
+    /// Padding.
+    pub pad0: u32,
+}
+
+/// The code of `op` in ops.wgsl and ops.cu (`OP_NEG` 0 ... `OP_ERF` 6: the order of
+/// [`UnaryOp`]).
+pub fn unary_code(op: UnaryOp) -> u32 {
+    match op {
+        UnaryOp::Neg => 0,
+        UnaryOp::Abs => 1,
+        UnaryOp::Sqrt => 2,
+        UnaryOp::Exp => 3,
+        UnaryOp::Log => 4,
+        UnaryOp::Tanh => 5,
+        UnaryOp::Erf => 6,
+    }
+}
+
+/// The code of `op` in ops.wgsl and ops.cu (`OP_ADD` 0 ... `OP_EQUAL` 11: the order of
+/// [`BinaryOp`]).
+pub fn binary_code(op: BinaryOp) -> u32 {
+    match op {
+        BinaryOp::Add => 0,
+        BinaryOp::Sub => 1,
+        BinaryOp::Mul => 2,
+        BinaryOp::Div => 3,
+        BinaryOp::Pow => 4,
+        BinaryOp::Max => 5,
+        BinaryOp::Min => 6,
+        BinaryOp::Greater => 7,
+        BinaryOp::GreaterEqual => 8,
+        BinaryOp::Less => 9,
+        BinaryOp::LessEqual => 10,
+        BinaryOp::Equal => 11,
+    }
+}
+
+/// The code of `op` in reduce.wgsl and reduce.cu (`REDUCE_SUM` 0, `REDUCE_MEAN` 1,
+/// `REDUCE_MAX` 2).
+pub fn reduce_code(op: ReduceOp) -> u32 {
+    match op {
+        ReduceOp::Sum => 0,
+        ReduceOp::Mean => 1,
+        ReduceOp::Max => 2,
+    }
+}
+
+impl OpsParams {
+    /// One dispatch of operation code `op` ([`unary_code`], [`binary_code`]; 0 for select)
+    /// with the optional output quantizer ([`QuantizerParams::elementwise`]).
+    pub fn new(dispatch: DispatchParams, op: u32, quantizer: Option<&Quantizer>) -> Self {
+        let (quantizer, apply_quantizer) = QuantizerParams::elementwise(quantizer);
+        Self {
+            dispatch,
+            quantizer,
+            op,
+            apply_quantizer,
+            opaque: 0,
+            pad0: 0,
+        }
+    }
+}
+
+/// `ReduceParams` (`reduce.wgsl`, `reduce.cu`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
+pub struct ReduceParams {
+    /// The chunk of output elements.
+    pub dispatch: DispatchParams,
+    /// The quantizer of every step (used when `apply_quantizer` is 1).
+    pub quantizer: QuantizerParams,
+    /// 0 Sum, 1 Mean, 2 Max.
+    pub op: u32,
+    /// Whether a quantizer applies (0 or 1).
+    pub apply_quantizer: u32,
+    /// Always 0: the operand of WGSL's contraction barrier (unused by CUDA).
+    pub opaque: u32,
+    /// Length of the reduced axis.
+    pub len: u32,
+    /// That length as binary32 bits (`len as f32`, rounded on the CPU).
+    pub len_bits: u32,
+    /// Source distance between steps k and k + 1 (the product of the axes after the reduced one).
+    pub inner: u32,
+    /// Outputs of the piece per row of the axes before the reduced one.
+    pub columns: u32,
+    /// Source distance between two such rows (`len · inner`, wrapping: one row when larger).
+    pub row_step: u32,
+    /// Source offset, in the bound window, of the piece's first output at its first step.
+    pub source_base: u32,
+    /// The piece's first step: when above 0 the piece continues the partial results already in
+    /// the output.
+    pub first_step: u32,
+    /// Steps of the piece.
+    pub steps: u32,
+    /// The piece's index of the dispatch's first output.
+    pub local_base: u32,
+    /// Offset of the dispatch's first output in the bound result window.
+    pub result_base: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// Padding.
+    pub pad1: u32,
+    /// Padding.
+    pub pad2: u32,
+}
+
+impl ReduceParams {
+    /// One dispatch of reduction `op` over `[outer, len, inner]` (an axis of `len` steps with
+    /// `inner` elements after it) taking the whole tensor as one piece: every output from step 0
+    /// to `len`, source offsets from 0, result offsets from the dispatch's own. A per-step
+    /// quantizer applies when given (element-wise formats: [`QuantizerParams::elementwise`]).
+    /// WGSL's bounded bindings split a large reduction into pieces by overriding the piece
+    /// fields.
+    pub fn new(
+        dispatch: DispatchParams,
+        op: ReduceOp,
+        len: usize,
+        inner: usize,
+        quantizer: Option<&Quantizer>,
+    ) -> Self {
+        let (quantizer, apply_quantizer) = QuantizerParams::elementwise(quantizer);
+        Self {
+            dispatch,
+            quantizer,
+            op: reduce_code(op),
+            apply_quantizer,
+            opaque: 0,
+            len: len as u32,
+            len_bits: (len as f32).to_bits(),
+            inner: inner as u32,
+            columns: inner.max(1) as u32,
+            row_step: (len as u64 * inner as u64) as u32,
+            source_base: 0,
+            first_step: 0,
+            steps: len as u32,
+            ..Self::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lowp_formats::{BlockFloatingPoint, FloatingPoint};
 
     #[test]
     fn gemm_params_are_multiples_of_16() {
@@ -378,65 +544,83 @@ mod tests {
             }
         }
     }
-}
 
-/// `OpsParams` (`ops.wgsl`, `ops.cu`): element-wise operations and select.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct OpsParams {
-    /// The chunk.
-    pub dispatch: DispatchParams,
-    /// The output quantizer (used when `apply_quantizer` is 1).
-    pub quantizer: QuantizerParams,
-    /// The operation's code (the order of `UnaryOp` / `BinaryOp`).
-    pub op: u32,
-    /// Whether the kernel applies `quantizer` (0 or 1; block formats are applied afterwards).
-    pub apply_quantizer: u32,
-    /// Always 0: the operand of WGSL's contraction barrier (unused by CUDA).
-    pub opaque: u32,
-    /// Padding.
-    pub pad0: u32,
-}
+    #[test]
+    fn op_codes_follow_the_order_of_the_op_enums() {
+        let unary = [
+            UnaryOp::Neg,
+            UnaryOp::Abs,
+            UnaryOp::Sqrt,
+            UnaryOp::Exp,
+            UnaryOp::Log,
+            UnaryOp::Tanh,
+            UnaryOp::Erf,
+        ];
+        for (i, op) in unary.into_iter().enumerate() {
+            assert_eq!(unary_code(op) as usize, i, "{op:?}");
+        }
+        let binary = [
+            BinaryOp::Add,
+            BinaryOp::Sub,
+            BinaryOp::Mul,
+            BinaryOp::Div,
+            BinaryOp::Pow,
+            BinaryOp::Max,
+            BinaryOp::Min,
+            BinaryOp::Greater,
+            BinaryOp::GreaterEqual,
+            BinaryOp::Less,
+            BinaryOp::LessEqual,
+            BinaryOp::Equal,
+        ];
+        for (i, op) in binary.into_iter().enumerate() {
+            assert_eq!(binary_code(op) as usize, i, "{op:?}");
+        }
+        for (i, op) in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max]
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(reduce_code(op) as usize, i, "{op:?}");
+        }
+    }
 
-/// `ReduceParams` (`reduce.wgsl`, `reduce.cu`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
-pub struct ReduceParams {
-    /// The chunk of output elements.
-    pub dispatch: DispatchParams,
-    /// The quantizer of every step (used when `apply_quantizer` is 1).
-    pub quantizer: QuantizerParams,
-    /// 0 Sum, 1 Mean, 2 Max.
-    pub op: u32,
-    /// Whether a quantizer applies (0 or 1).
-    pub apply_quantizer: u32,
-    /// Always 0: the operand of WGSL's contraction barrier (unused by CUDA).
-    pub opaque: u32,
-    /// Length of the reduced axis.
-    pub len: u32,
-    /// That length as binary32 bits (`len as f32`, rounded on the CPU).
-    pub len_bits: u32,
-    /// Source distance between steps k and k + 1 (the product of the axes after the reduced one).
-    pub inner: u32,
-    /// Outputs of the piece per row of the axes before the reduced one.
-    pub columns: u32,
-    /// Source distance between two such rows (`len · inner`, wrapping: one row when larger).
-    pub row_step: u32,
-    /// Source offset, in the bound window, of the piece's first output at its first step.
-    pub source_base: u32,
-    /// The piece's first step: when above 0 the piece continues the partial results already in
-    /// the output.
-    pub first_step: u32,
-    /// Steps of the piece.
-    pub steps: u32,
-    /// The piece's index of the dispatch's first output.
-    pub local_base: u32,
-    /// Offset of the dispatch's first output in the bound result window.
-    pub result_base: u32,
-    /// Padding.
-    pub pad0: u32,
-    /// Padding.
-    pub pad1: u32,
-    /// Padding.
-    pub pad2: u32,
+    #[test]
+    fn kernels_apply_element_wise_quantizers_and_leave_block_formats() {
+        let dispatch = DispatchParams {
+            count: 5,
+            row_width: 256,
+            base_lo: 7,
+            base_hi: 0,
+        };
+        let e4m3 = Quantizer::new(
+            Format::Float(FloatingPoint::new(4, 3, true, false).unwrap()),
+            Rounding::Nearest,
+            0,
+        )
+        .unwrap();
+        let block = Quantizer::new(
+            Format::Block(BlockFloatingPoint::new(8, 0).unwrap()),
+            Rounding::Nearest,
+            0,
+        )
+        .unwrap();
+        let ops = OpsParams::new(dispatch, 3, Some(&e4m3));
+        assert_eq!(
+            (ops.dispatch, ops.op, ops.apply_quantizer),
+            (dispatch, 3, 1)
+        );
+        assert_eq!(ops.quantizer, QuantizerParams::new(&e4m3));
+        for quantizer in [None, Some(&block)] {
+            let ops = OpsParams::new(dispatch, 3, quantizer);
+            assert_eq!(ops.apply_quantizer, 0);
+            assert_eq!(ops.quantizer, QuantizerParams::default());
+        }
+        let reduce = ReduceParams::new(dispatch, ReduceOp::Mean, 6, 4, Some(&e4m3));
+        assert_eq!((reduce.op, reduce.apply_quantizer), (1, 1));
+        assert_eq!((reduce.len, reduce.len_bits), (6, 6.0f32.to_bits()));
+        assert_eq!((reduce.inner, reduce.columns, reduce.row_step), (4, 4, 24));
+        assert_eq!((reduce.first_step, reduce.steps), (0, 6));
+        let scalar_rows = ReduceParams::new(dispatch, ReduceOp::Sum, 6, 0, None);
+        assert_eq!((scalar_rows.columns, scalar_rows.apply_quantizer), (1, 0));
+    }
 }

@@ -10,7 +10,7 @@
 
 use crate::device::{ByValue, CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
-use crate::params::{OpsParams, QuantizerParams, ReduceParams};
+use crate::params::{OpsParams, ReduceParams, binary_code, unary_code};
 use cudarc::driver::PushKernelArg;
 use lowp_backend::{Backend, BackendError, Result, layout};
 use lowp_formats::{BinaryOp, Format, Quantizer, ReduceOp, UnaryOp};
@@ -20,53 +20,11 @@ fn check_len(name: &str, buffer: &CudaBuffer, shape: &[usize]) -> Result<()> {
     layout::check_operand(name, buffer.len, shape)
 }
 
-/// The code of `op` (`OP_*` in ops.cu).
-pub fn unary_code(op: UnaryOp) -> u32 {
-    match op {
-        UnaryOp::Neg => 0,
-        UnaryOp::Abs => 1,
-        UnaryOp::Sqrt => 2,
-        UnaryOp::Exp => 3,
-        UnaryOp::Log => 4,
-        UnaryOp::Tanh => 5,
-        UnaryOp::Erf => 6,
-    }
-}
-
-/// The code of `op` (`OP_*` in ops.cu).
-pub fn binary_code(op: BinaryOp) -> u32 {
-    match op {
-        BinaryOp::Add => 0,
-        BinaryOp::Sub => 1,
-        BinaryOp::Mul => 2,
-        BinaryOp::Div => 3,
-        BinaryOp::Pow => 4,
-        BinaryOp::Max => 5,
-        BinaryOp::Min => 6,
-        BinaryOp::Greater => 7,
-        BinaryOp::GreaterEqual => 8,
-        BinaryOp::Less => 9,
-        BinaryOp::LessEqual => 10,
-        BinaryOp::Equal => 11,
-    }
-}
-
 /// The parameters of one launch of an ops.cu kernel over the chunk `(start, count)`: operation
-/// code `op` and the output quantizer (`None`, or a block format, which the kernels leave to the
-/// block kernels: `apply_quantizer` = 0).
+/// code `op` ([`unary_code`], [`binary_code`], 0 for select) and the output quantizer (`None`, or
+/// a block format, which the kernels leave to the block kernels).
 pub fn ops_params(op: u32, quantizer: Option<&Quantizer>, start: u64, count: u64) -> OpsParams {
-    let (quantizer, apply_quantizer) = match quantizer {
-        Some(q) if !matches!(q.format(), Format::Block(_)) => (QuantizerParams::new(q), 1),
-        _ => (QuantizerParams::default(), 0),
-    };
-    OpsParams {
-        dispatch: CudaBackend::dispatch(start, count),
-        quantizer,
-        op,
-        apply_quantizer,
-        opaque: 0,
-        pad0: 0,
-    }
+    OpsParams::new(CudaBackend::dispatch(start, count), op, quantizer)
 }
 
 /// The parameters of one launch of the reduce kernel over the output chunk `(start, count)`:
@@ -81,30 +39,15 @@ pub fn reduce_params(
     start: u64,
     count: u64,
 ) -> ReduceParams {
-    let (quantizer, apply_quantizer) = match quantizer {
-        Some(q) => (QuantizerParams::new(q), 1),
-        None => (QuantizerParams::default(), 0),
-    };
     ReduceParams {
-        dispatch: CudaBackend::dispatch(start, count),
-        quantizer,
-        op: match op {
-            ReduceOp::Sum => 0,
-            ReduceOp::Mean => 1,
-            ReduceOp::Max => 2,
-        },
-        apply_quantizer,
-        opaque: 0,
-        len: len as u32,
-        len_bits: (len as f32).to_bits(),
-        inner: inner as u32,
-        columns: inner.max(1) as u32,
-        row_step: (len as u64 * inner as u64) as u32,
-        source_base: 0,
-        first_step: 0,
-        steps: len as u32,
         local_base: start as u32,
-        ..ReduceParams::default()
+        ..ReduceParams::new(
+            CudaBackend::dispatch(start, count),
+            op,
+            len,
+            inner,
+            quantizer,
+        )
     }
 }
 
@@ -240,22 +183,7 @@ mod tests {
     #[test]
     fn op_codes_follow_the_kernel_constants() {
         let ops = Family::Ops.source();
-        for (i, op) in [
-            UnaryOp::Neg,
-            UnaryOp::Abs,
-            UnaryOp::Sqrt,
-            UnaryOp::Exp,
-            UnaryOp::Log,
-            UnaryOp::Tanh,
-            UnaryOp::Erf,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            assert_eq!(unary_code(op) as usize, i);
-        }
         assert!(ops.contains("constexpr u32 OP_ERF = 6u;"));
-        assert_eq!(binary_code(BinaryOp::Equal), 11);
         assert!(ops.contains("constexpr u32 OP_EQUAL = 11u;"));
         assert!(
             Family::Reduce

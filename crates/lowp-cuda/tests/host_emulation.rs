@@ -17,11 +17,12 @@ use lowp_backend::{Backend, ConvGeometry, CpuBackend, SliceRange};
 use lowp_cuda::CudaBackend;
 use lowp_cuda::gemm::{BLOCK, kernel_name, kernel_params};
 use lowp_cuda::movement::{self, Target};
-use lowp_cuda::ops::{binary_code, ops_params, reduce_params, unary_code};
+use lowp_cuda::ops::{ops_params, reduce_params};
 use lowp_cuda::params::MoveParams;
 use lowp_cuda::params::{
     BlockLayoutParams, BlockParams, DispatchParams, KIND_GRID, QuantizeParams, QuantizerParams,
 };
+use lowp_cuda::params::{binary_code, unary_code};
 use lowp_formats::block::BlockFloatingPoint;
 use lowp_formats::gemm::{self, Accumulation, GemmSpec};
 use lowp_formats::ops::{ReduceOp, UnaryOp, reduce_reference};
