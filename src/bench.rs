@@ -7,7 +7,7 @@
 //! return, so a CPU figure is the operation alone. Any other backend (wgpu) may return before its
 //! device has finished, so its figure is the operation followed by a download of the result
 //! (`pollster::block_on`): a download-inclusive time, which also counts the copy back to the host.
-//! The CUDA rows ([`cuda`], `--features cuda`) synchronise the device instead.
+//! The CUDA rows (module `cuda`, `--features cuda`) synchronise the device instead.
 
 use crate::backend::{Backend, CpuBackend};
 use crate::formats::{Format, Quantizer, Rounding};

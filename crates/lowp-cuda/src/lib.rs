@@ -7,14 +7,14 @@
 //!
 //! cudarc loads libcuda and libnvrtc at run time (`dynamic-loading`), so the crate builds with no
 //! CUDA installed. Without a driver, without NVRTC or without a device, [`CudaBackend::new`]
-//! returns [`BackendError::Unavailable`]; it never panics.
+//! returns [`BackendError::Unavailable`](lowp_backend::BackendError::Unavailable); it never panics.
 //!
 //! Values live on the device as their binary32 bit patterns (`u32`), so nothing flushes or
-//! canonicalises them. Every operation of the [`Backend`] trait runs in CUDA: quantize for every
-//! format family and rounding mode (Philox4x32-10 stochastic rounding included), qgemm in every
-//! mode of §9 (shared-memory tiles, 4 × 4 outputs per thread, k strictly ascending per output,
-//! 64-bit indexing, grids split over several launches where CUDA's limits require),
-//! element-wise ops with lowp's portable math, reductions and data movement.
+//! canonicalises them. Every operation of the [`Backend`](lowp_backend::Backend) trait runs in
+//! CUDA: quantize for every format family and rounding mode (Philox4x32-10 stochastic rounding
+//! included), qgemm in every mode of §9 (shared-memory tiles, 4 × 4 outputs per thread, k
+//! strictly ascending per output, 64-bit indexing, grids split over several launches where
+//! CUDA's limits require), element-wise ops with lowp's portable math, reductions and data movement.
 //!
 //! One optional exception, off by default: the [`cublas`] fast path
 //! ([`CudaBackend::set_cublas_acceleration`], mptorch's `cublas_acceleration`) runs GEMMs whose
