@@ -11,6 +11,7 @@ mod error;
 mod geometry;
 pub mod kernel_params;
 pub mod layout;
+pub mod strided;
 
 pub use cpu::{CpuBackend, CpuBuffer, CpuPath};
 pub use error::BackendError;

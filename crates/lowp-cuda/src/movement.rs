@@ -1,7 +1,8 @@
 //! Data movement on the device: permute, expand, slice, concat, gather, scatter_add, im2col and
-//! col2im (`kernels/movement.cu`), ported from the WGSL backend's movement.rs.
+//! col2im (`kernels/movement.cu`).
 //!
-//! The shape checks are those of the CPU backend (same errors for the same bad inputs). Every
+//! The shape checks are those of the CPU backend (same errors for the same bad inputs), the
+//! copy plans those of the WGSL backend ([`lowp_backend::strided`]). Every
 //! kernel runs one thread per output element: copies move bit patterns (NaN payloads and -0
 //! kept), and the sums of scatter_add and col2im are gathered per output element in the CPU's
 //! order with an integer-only binary32 addition, so results equal the CPU backend bit for bit.
@@ -16,14 +17,9 @@ use crate::device::{ByValue, CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
 use crate::params::MoveParams;
 use cudarc::driver::PushKernelArg;
-use lowp_backend::layout::{self, LiftedGeometry, outer_inner, strides};
+use lowp_backend::layout::{self, LiftedGeometry, outer_inner};
+use lowp_backend::strided::{StridedCopy, scatter_add_tables};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
-
-/// Most axes of a strided copy (after dropping size-1 axes).
-const MAX_RANK: usize = 8;
-
-/// No table axis.
-const NO_TABLE: u32 = u32::MAX;
 
 /// The device operations of data movement.
 pub trait Target {
@@ -53,31 +49,6 @@ pub trait Target {
 
 fn shape_error<T>(message: String) -> Result<T> {
     Err(BackendError::Shape(message))
-}
-
-/// A strided copy: for every index of `shape` (row-major), `dst[dst_base + Σ i·dst_steps] =
-/// src[src_base + Σ table(i)·src_steps]`, where `table` maps the index of `table_axis`.
-struct StridedCopy<'a> {
-    shape: Vec<usize>,
-    src_steps: Vec<usize>,
-    dst_steps: Vec<usize>,
-    src_base: usize,
-    dst_base: usize,
-    table: Option<(usize, &'a [u32])>,
-}
-
-impl StridedCopy<'_> {
-    /// A copy into a contiguous output of `shape`.
-    fn contiguous(shape: &[usize], src_base: usize, src_steps: Vec<usize>) -> Self {
-        Self {
-            shape: shape.to_vec(),
-            src_steps,
-            dst_steps: strides(shape),
-            src_base,
-            dst_base: 0,
-            table: None,
-        }
-    }
 }
 
 /// The kernels' geometry table ([`LiftedGeometry::kernel_table`]).
@@ -158,42 +129,23 @@ fn strided<T: Target>(
     dst: &mut T::Buffer,
     copy: StridedCopy,
 ) -> Result<()> {
-    let count: usize = copy.shape.iter().product();
+    let count = copy.count();
     if count == 0 {
         return Ok(());
     }
     check_binding(what, device.buffer_len(src))?;
     check_binding(what, device.buffer_len(dst))?;
-    // Size-1 axes contribute nothing (the table axis is kept).
-    let keep: Vec<usize> = (0..copy.shape.len())
-        .filter(|&axis| copy.shape[axis] != 1 || copy.table.is_some_and(|(t, _)| t == axis))
-        .collect();
-    if keep.len() > MAX_RANK {
-        return shape_error(format!(
-            "{what}: {} axes (not counting size-1 axes) exceed the CUDA backend's limit of \
-             {MAX_RANK}",
-            keep.len()
-        ));
-    }
-    let mut tables: Vec<u32> = Vec::with_capacity(3 * keep.len());
-    for values in [&copy.shape, &copy.src_steps, &copy.dst_steps] {
-        tables.extend(keep.iter().map(|&axis| values[axis] as u32));
-    }
-    let mut table_axis = NO_TABLE;
-    if let Some((axis, table)) = copy.table {
-        table_axis = keep.iter().position(|&kept| kept == axis).unwrap_or(0) as u32;
-        tables.extend_from_slice(table);
-    }
+    let form = copy.kernel_form(what, "CUDA")?;
     device.launch(
         "strided_copy",
         src,
         dst,
-        &tables,
+        &form.tables,
         MoveParams {
-            rank: keep.len() as u32,
+            rank: form.rank,
             src_base: copy.src_base as u32,
             dst_base: copy.dst_base as u32,
-            table_axis,
+            table_axis: form.table_axis,
             ..MoveParams::default()
         },
         count,
@@ -272,29 +224,19 @@ pub fn concat<T: Target>(
         .collect();
     let out_shape = layout::concat(&lens, axis)?;
     let total = out_shape.iter().product();
-    let extent = out_shape[axis];
     let mut out = device.alloc(total, false)?;
     if total == 0 {
         return Ok(out);
     }
-    let (outer, inner) = outer_inner(&out_shape, axis);
     let mut offset = 0;
     for (data, shape) in parts {
         let length = shape[axis];
-        let domain = vec![outer, length, inner];
         strided(
             device,
             "concat",
             data,
             &mut out,
-            StridedCopy {
-                src_steps: strides(&domain),
-                shape: domain,
-                dst_steps: vec![extent * inner, inner, 1],
-                src_base: 0,
-                dst_base: offset * inner,
-                table: None,
-            },
+            StridedCopy::concat_part(&out_shape, axis, length, offset),
         )?;
         offset += length;
     }
@@ -315,21 +257,12 @@ pub fn gather<T: Target>(
     if total == 0 {
         return Ok(out);
     }
-    let (outer, inner) = outer_inner(&out_shape, axis);
-    let domain = vec![outer, indices.len(), inner];
     strided(
         device,
         "gather",
         x,
         &mut out,
-        StridedCopy {
-            src_steps: vec![shape[axis] * inner, inner, 1],
-            dst_steps: strides(&domain),
-            shape: domain,
-            src_base: 0,
-            dst_base: 0,
-            table: Some((1, indices)),
-        },
+        StridedCopy::gather(shape, &out_shape, axis, indices),
     )?;
     Ok(out)
 }
@@ -353,20 +286,7 @@ pub fn scatter_add<T: Target>(
     check_binding("scatter_add", device.buffer_len(src))?;
     check_binding("scatter_add", total)?;
     let (outer, inner) = outer_inner(&out_shape, axis);
-    // The positions t of each index, ascending (a counting sort).
-    let mut starts = vec![0u32; extent + 1];
-    for &index in indices {
-        starts[index as usize + 1] += 1;
-    }
-    for j in 0..extent {
-        starts[j + 1] += starts[j];
-    }
-    let mut next = starts.clone();
-    let mut positions = vec![0u32; indices.len()];
-    for (t, &index) in indices.iter().enumerate() {
-        positions[next[index as usize] as usize] = t as u32;
-        next[index as usize] += 1;
-    }
+    let (starts, positions) = scatter_add_tables(indices, extent);
     let mut tables = vec![
         outer as u32,
         extent as u32,

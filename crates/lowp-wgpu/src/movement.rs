@@ -1,7 +1,8 @@
 //! Data movement on the device: permute, expand, slice, concat, gather, scatter_add, im2col and
 //! col2im (`shaders/movement.wgsl`).
 //!
-//! The shape checks are those of the CPU backend (same errors for the same bad inputs). Every
+//! The shape checks are those of the CPU backend (same errors for the same bad inputs), the
+//! copy plans those of the CUDA backend ([`lowp_backend::strided`]). Every
 //! kernel runs one invocation per output element: copies move bit patterns (NaN payloads and -0
 //! kept), and the sums of scatter_add and col2im are gathered per output element in the CPU's
 //! order with an integer-only binary32 addition, so results equal the CPU backend bit for bit.
@@ -16,6 +17,7 @@ use crate::params::MoveParams;
 use crate::unavailable;
 use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use lowp_backend::layout::{self, LiftedGeometry, outer_inner, strides};
+use lowp_backend::strided::{StridedCopy, scatter_add_tables};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
 use lowp_formats::BinaryOp;
 use std::sync::Arc;
@@ -23,12 +25,6 @@ use wgpu::util::DeviceExt;
 
 /// The kernels' source (standalone: it does not need common.wgsl).
 pub const SOURCE: &str = include_str!("../../../shaders/movement.wgsl");
-
-/// Most axes of a strided copy (after dropping size-1 axes).
-const MAX_RANK: usize = 8;
-
-/// No table axis.
-const NO_TABLE: u32 = u32::MAX;
 
 /// The compiled movement pipelines of one device.
 #[derive(Debug)]
@@ -99,110 +95,6 @@ fn compile(device: &wgpu::Device) -> Result<Kernels> {
 
 fn shape_error<T>(message: String) -> Result<T> {
     Err(BackendError::Shape(message))
-}
-
-/// A strided copy: for every index of `shape` (row-major), `dst[dst_base + Σ i·dst_steps] =
-/// src[src_base + Σ table(i)·src_steps]`, where `table` maps the index of `table_axis`.
-struct StridedCopy<'a> {
-    shape: Vec<usize>,
-    src_steps: Vec<usize>,
-    dst_steps: Vec<usize>,
-    src_base: usize,
-    dst_base: usize,
-    table: Option<(usize, &'a [u32])>,
-}
-
-impl<'a> StridedCopy<'a> {
-    /// The lowest and highest source and destination offsets the copy touches
-    /// (`((src_lo, src_hi), (dst_lo, dst_hi))`; the shape must not be empty).
-    fn spans(&self) -> ((usize, usize), (usize, usize)) {
-        let (mut src, mut dst) = (
-            (self.src_base, self.src_base),
-            (self.dst_base, self.dst_base),
-        );
-        for axis in 0..self.shape.len() {
-            let last = self.shape[axis] - 1;
-            dst.1 += last * self.dst_steps[axis];
-            match self.table {
-                Some((table_axis, table)) if table_axis == axis => {
-                    let lowest = table.iter().min().map_or(0, |&i| i as usize);
-                    let highest = table.iter().max().map_or(0, |&i| i as usize);
-                    src.0 += lowest * self.src_steps[axis];
-                    src.1 += highest * self.src_steps[axis];
-                }
-                _ => src.1 += last * self.src_steps[axis],
-            }
-        }
-        (src, dst)
-    }
-
-    /// Splits the copy into pieces whose source span, destination span and index table each
-    /// hold at most `window` values, halving the axis that spans most until every piece fits.
-    /// The pieces cover every element of the domain exactly once.
-    fn split(self, window: usize) -> Vec<StridedCopy<'a>> {
-        let mut pending = vec![self];
-        let mut pieces = Vec::new();
-        while let Some(copy) = pending.pop() {
-            let ((src_lo, src_hi), (dst_lo, dst_hi)) = copy.spans();
-            let table_len = copy.table.map_or(0, |(_, table)| table.len());
-            let fits = src_hi - src_lo < window
-                && dst_hi - dst_lo < window
-                && table_len + 3 * copy.shape.len() <= window;
-            // Every axis of extent 1: a single element always fits.
-            let widest = (0..copy.shape.len())
-                .filter(|&axis| copy.shape[axis] > 1)
-                .max_by_key(|&axis| {
-                    let reach =
-                        (copy.shape[axis] - 1) * copy.src_steps[axis].max(copy.dst_steps[axis]);
-                    (reach, copy.shape[axis])
-                });
-            match widest {
-                Some(axis) if !fits => {
-                    let half = copy.shape[axis] / 2;
-                    let mut low = copy.clone_with_extent(axis, half);
-                    let mut high = copy.clone_with_extent(axis, copy.shape[axis] - half);
-                    high.dst_base += half * copy.dst_steps[axis];
-                    match copy.table {
-                        Some((table_axis, table)) if table_axis == axis => {
-                            low.table = Some((axis, &table[..half]));
-                            high.table = Some((axis, &table[half..]));
-                        }
-                        _ => high.src_base += half * copy.src_steps[axis],
-                    }
-                    pending.push(high);
-                    pending.push(low);
-                }
-                _ => pieces.push(copy),
-            }
-        }
-        pieces
-    }
-
-    /// This copy with `extent` on `axis` (bases and table unchanged).
-    fn clone_with_extent(&self, axis: usize, extent: usize) -> StridedCopy<'a> {
-        let mut shape = self.shape.clone();
-        shape[axis] = extent;
-        StridedCopy {
-            shape,
-            src_steps: self.src_steps.clone(),
-            dst_steps: self.dst_steps.clone(),
-            src_base: self.src_base,
-            dst_base: self.dst_base,
-            table: self.table,
-        }
-    }
-
-    /// A copy into a contiguous output of `shape`.
-    fn contiguous(shape: &[usize], src_base: usize, src_steps: Vec<usize>) -> Self {
-        Self {
-            shape: shape.to_vec(),
-            src_steps,
-            dst_steps: strides(shape),
-            src_base,
-            dst_base: 0,
-            table: None,
-        }
-    }
 }
 
 /// `(input positions, kernel taps, output positions)` of a convolution: the products of its
@@ -497,7 +389,7 @@ impl WgpuBackend {
         dst: &WgpuBuffer,
         copy: StridedCopy,
     ) -> Result<()> {
-        let count: usize = copy.shape.iter().product();
+        let count = copy.count();
         let ((src_lo, src_hi), (dst_lo, dst_hi)) = copy.spans();
         if src_hi >= src.len || dst_hi >= dst.len {
             return shape_error(format!(
@@ -506,26 +398,7 @@ impl WgpuBackend {
         }
         let src_window = self.window(src_lo, src_hi);
         let dst_window = self.window(dst_lo, dst_hi);
-        // Size-1 axes contribute nothing (the table axis is kept).
-        let keep: Vec<usize> = (0..copy.shape.len())
-            .filter(|&axis| copy.shape[axis] != 1 || copy.table.is_some_and(|(t, _)| t == axis))
-            .collect();
-        if keep.len() > MAX_RANK {
-            return shape_error(format!(
-                "{what}: {} axes (not counting size-1 axes) exceed the wgpu backend's limit of \
-                 {MAX_RANK}",
-                keep.len()
-            ));
-        }
-        let mut tables: Vec<u32> = Vec::with_capacity(3 * keep.len());
-        for values in [&copy.shape, &copy.src_steps, &copy.dst_steps] {
-            tables.extend(keep.iter().map(|&axis| values[axis] as u32));
-        }
-        let mut table_axis = NO_TABLE;
-        if let Some((axis, table)) = copy.table {
-            table_axis = keep.iter().position(|&kept| kept == axis).unwrap_or(0) as u32;
-            tables.extend_from_slice(table);
-        }
+        let form = copy.kernel_form(what, "wgpu")?;
         let kernels = self.movement_kernels()?;
         // Offsets relative to the windows; u32 arithmetic wraps in WGSL, so a base below the
         // window start (a table whose smallest index is above 0) still lands inside it.
@@ -533,12 +406,12 @@ impl WgpuBackend {
             &kernels.strided_copy,
             (src, src_window),
             (dst, dst_window),
-            &tables,
+            &form.tables,
             MoveParams {
-                rank: keep.len() as u32,
+                rank: form.rank,
                 src_base: (copy.src_base as u64).wrapping_sub(src_window.0) as u32,
                 dst_base: (copy.dst_base as u64).wrapping_sub(dst_window.0) as u32,
-                table_axis,
+                table_axis: form.table_axis,
                 ..MoveParams::default()
             },
             count,
@@ -606,24 +479,14 @@ impl WgpuBackend {
         if total == 0 {
             return Ok(out);
         }
-        let extent = out_shape[axis];
-        let (outer, inner) = outer_inner(&out_shape, axis);
         let mut offset = 0;
         for (data, shape) in parts {
             let length = shape[axis];
-            let domain = vec![outer, length, inner];
             self.strided(
                 "concat",
                 data,
                 &out,
-                StridedCopy {
-                    src_steps: strides(&domain),
-                    shape: domain,
-                    dst_steps: vec![extent * inner, inner, 1],
-                    src_base: 0,
-                    dst_base: offset * inner,
-                    table: None,
-                },
+                StridedCopy::concat_part(&out_shape, axis, length, offset),
             )?;
             offset += length;
         }
@@ -643,20 +506,11 @@ impl WgpuBackend {
         if total == 0 {
             return Ok(out);
         }
-        let (outer, inner) = outer_inner(&out_shape, axis);
-        let domain = vec![outer, indices.len(), inner];
         self.strided(
             "gather",
             x,
             &out,
-            StridedCopy {
-                src_steps: vec![shape[axis] * inner, inner, 1],
-                dst_steps: strides(&domain),
-                shape: domain,
-                src_base: 0,
-                dst_base: 0,
-                table: Some((1, indices)),
-            },
+            StridedCopy::gather(shape, &out_shape, axis, indices),
         )?;
         Ok(out)
     }
@@ -678,20 +532,7 @@ impl WgpuBackend {
         }
         let (outer, inner) = outer_inner(&out_shape, axis);
         let len = shape[axis];
-        // The positions t of each index, ascending (a counting sort).
-        let mut starts = vec![0u32; extent + 1];
-        for &index in indices {
-            starts[index as usize + 1] += 1;
-        }
-        for j in 0..extent {
-            starts[j + 1] += starts[j];
-        }
-        let mut next = starts.clone();
-        let mut positions = vec![0u32; indices.len()];
-        for (t, &index) in indices.iter().enumerate() {
-            positions[next[index as usize] as usize] = t as u32;
-            next[index as usize] += 1;
-        }
+        let (starts, positions) = scatter_add_tables(indices, extent);
         let window = self.window_values() as usize;
         if 4 + starts.len() + positions.len() > window {
             return shape_error(format!(
@@ -1022,83 +863,5 @@ impl WgpuBackend {
             )?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every (source, destination) pair a copy performs, in domain order.
-    fn pairs(copy: &StridedCopy) -> Vec<(usize, usize)> {
-        let count: usize = copy.shape.iter().product();
-        (0..count)
-            .map(|flat| {
-                let (mut rest, mut src, mut dst) = (flat, copy.src_base, copy.dst_base);
-                for axis in (0..copy.shape.len()).rev() {
-                    let index = rest % copy.shape[axis];
-                    rest /= copy.shape[axis];
-                    let source_index = match copy.table {
-                        Some((table_axis, table)) if table_axis == axis => table[index] as usize,
-                        _ => index,
-                    };
-                    src += source_index * copy.src_steps[axis];
-                    dst += index * copy.dst_steps[axis];
-                }
-                (src, dst)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn split_pieces_fit_the_window_and_cover_the_copy_once() {
-        let table: Vec<u32> = (0..37).map(|t| (t * 11 + 3) % 40).collect();
-        let copies = [
-            // A transpose of 70 × 60.
-            StridedCopy::contiguous(&[60, 70], 0, vec![1, 60]),
-            // A broadcast: the source is small, the destination large.
-            StridedCopy::contiguous(&[5, 300, 9], 0, vec![0, 1, 0]),
-            // A concat part written at an offset of a wider output.
-            StridedCopy {
-                shape: vec![20, 45],
-                src_steps: vec![45, 1],
-                dst_steps: vec![76, 1],
-                src_base: 0,
-                dst_base: 31,
-                table: None,
-            },
-            // A gather along the middle axis.
-            StridedCopy {
-                shape: vec![3, 37, 7],
-                src_steps: vec![40 * 7, 7, 1],
-                dst_steps: vec![37 * 7, 7, 1],
-                src_base: 0,
-                dst_base: 0,
-                table: Some((1, &table)),
-            },
-        ];
-        for copy in copies {
-            let mut expected = pairs(&copy);
-            for window in [1, 2, 7, 64, 1000, 1 << 20] {
-                let pieces = copy.clone_with_extent(0, copy.shape[0]).split(window);
-                let mut got = Vec::new();
-                for piece in &pieces {
-                    let ((src_lo, src_hi), (dst_lo, dst_hi)) = piece.spans();
-                    let count: usize = piece.shape.iter().product();
-                    assert!(
-                        count == 1 || (src_hi - src_lo < window && dst_hi - dst_lo < window),
-                        "window {window}: piece {:?} spans {src_lo}..={src_hi} / {dst_lo}..={dst_hi}",
-                        piece.shape
-                    );
-                    got.extend(pairs(piece));
-                }
-                got.sort_unstable();
-                expected.sort_unstable();
-                assert_eq!(got, expected, "window {window}");
-                if window == 1 << 20 {
-                    assert_eq!(pieces.len(), 1, "a copy that fits stays whole");
-                }
-            }
-        }
     }
 }
