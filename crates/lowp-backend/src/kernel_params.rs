@@ -4,8 +4,12 @@
 //! `u32` or `i32` and every struct is a multiple of 16 bytes, so the layout is the same in a WGSL
 //! uniform buffer and a CUDA kernel argument.
 
+use crate::Result;
 use bytemuck::{Pod, Zeroable};
-use lowp_formats::{BinaryOp, FloatGrid, Format, Quantizer, ReduceOp, Rounding, Special, UnaryOp};
+use lowp_formats::{
+    Accumulation, BinaryOp, FloatGrid, Format, GemmSpec, Quantizer, ReduceOp, Rounding, Special,
+    UnaryOp,
+};
 
 /// Kind code of float, OCP e4m3fn and P3109 formats (`KIND_GRID`).
 pub const KIND_GRID: u32 = 0;
@@ -335,6 +339,63 @@ pub struct GemmParams {
     pub shape: GemmShapeParams,
 }
 
+/// Accumulation code of sequential accumulation (`ACC_SEQUENTIAL` in gemm.wgsl and gemm.cu).
+pub const ACC_SEQUENTIAL: u32 = 0;
+/// Accumulation code of compensated (Kahan) accumulation (`ACC_COMPENSATED`).
+pub const ACC_COMPENSATED: u32 = 1;
+/// Accumulation code of blocked accumulation (`ACC_BLOCKED`).
+pub const ACC_BLOCKED: u32 = 2;
+
+/// The parameters of a GEMM quantizer: `format` rounded with `rounding`, a stochastic mode
+/// taking `bits` random bits (the GEMM draws its own words: the seed stays 0).
+fn gemm_quantizer(format: &Format, rounding: Rounding, bits: u32) -> Result<QuantizerParams> {
+    let rounding = match rounding {
+        Rounding::Stochastic { .. } => Rounding::Stochastic { bits },
+        other => other,
+    };
+    Ok(QuantizerParams::new(&Quantizer::new(*format, rounding, 0)?))
+}
+
+impl GemmParams {
+    /// The parameters of `spec` for a dispatch at the start of the product (the backends set
+    /// the batch, tile and output offsets per dispatch): the mul, add and outer quantizers with
+    /// their stochastic bits, the shape (narrowed to 32 bits: the backends check M, K and N
+    /// first) and the mode. The outer quantizer is the add quantizer except under blocked
+    /// accumulation; a blocked chunk is clamped to `1 ..= K`.
+    pub fn new(spec: &GemmSpec) -> Result<Self> {
+        let (accumulation, chunk, outer) = match spec.accumulation {
+            Accumulation::Sequential => (ACC_SEQUENTIAL, 1, spec.add),
+            Accumulation::Compensated => (ACC_COMPENSATED, 1, spec.add),
+            Accumulation::Blocked { chunk, outer, .. } => {
+                (ACC_BLOCKED, chunk.clamp(1, spec.k.max(1)) as u32, outer)
+            }
+        };
+        let outer_bits = match spec.accumulation {
+            Accumulation::Blocked { outer_bits, .. } => outer_bits,
+            _ => spec.add_bits,
+        };
+        Ok(Self {
+            mul: gemm_quantizer(&spec.mul, spec.rounding, spec.mul_bits)?,
+            add: gemm_quantizer(&spec.add, spec.rounding, spec.add_bits)?,
+            outer: gemm_quantizer(&outer, spec.rounding, outer_bits)?,
+            shape: GemmShapeParams {
+                m: spec.m as u32,
+                k: spec.k as u32,
+                n: spec.n as u32,
+                transpose_a: spec.transpose_a as u32,
+                transpose_b: spec.transpose_b as u32,
+                fma: spec.fma as u32,
+                accumulation,
+                chunk,
+                stochastic: matches!(spec.rounding, Rounding::Stochastic { .. }) as u32,
+                seed_lo: spec.seed as u32,
+                seed_hi: (spec.seed >> 32) as u32,
+                ..GemmShapeParams::default()
+            },
+        })
+    }
+}
+
 /// `OpsParams` (`ops.wgsl`, `ops.cu`): element-wise operations and select.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Pod, Zeroable)]
@@ -622,5 +683,43 @@ mod tests {
         assert_eq!((reduce.first_step, reduce.steps), (0, 6));
         let scalar_rows = ReduceParams::new(dispatch, ReduceOp::Sum, 6, 0, None);
         assert_eq!((scalar_rows.columns, scalar_rows.apply_quantizer), (1, 0));
+    }
+
+    #[test]
+    fn gemm_params_carry_the_spec_with_each_steps_random_bits() {
+        let fp = |exp, man| Format::Float(FloatingPoint::new(exp, man, true, false).unwrap());
+        let mut spec = GemmSpec::new(2, 3, 10, 5, fp(4, 3), fp(5, 10));
+        spec.rounding = Rounding::Stochastic { bits: 13 };
+        spec.mul_bits = 9;
+        spec.add_bits = 11;
+        spec.seed = 0x1234_5678_9ABC_DEF0;
+        spec.transpose_b = true;
+        spec.accumulation = Accumulation::Blocked {
+            chunk: 64,
+            outer: fp(8, 23),
+            outer_bits: 7,
+        };
+        let params = GemmParams::new(&spec).unwrap();
+        assert_eq!(
+            (params.mul.bits, params.add.bits, params.outer.bits),
+            (9, 11, 7)
+        );
+        assert_eq!((params.mul.grid.man, params.outer.grid.man), (3, 23));
+        assert_eq!((params.mul.seed_lo, params.mul.seed_hi), (0, 0));
+        let shape = params.shape;
+        assert_eq!((shape.m, shape.k, shape.n), (3, 10, 5));
+        assert_eq!((shape.transpose_a, shape.transpose_b, shape.fma), (0, 1, 0));
+        assert_eq!((shape.accumulation, shape.chunk), (ACC_BLOCKED, 10));
+        assert_eq!(shape.stochastic, 1);
+        assert_eq!((shape.seed_lo, shape.seed_hi), (0x9ABC_DEF0, 0x1234_5678));
+        spec.accumulation = Accumulation::Compensated;
+        spec.rounding = Rounding::Nearest;
+        let params = GemmParams::new(&spec).unwrap();
+        assert_eq!(params.outer, params.add);
+        assert_eq!(
+            (params.shape.accumulation, params.shape.chunk),
+            (ACC_COMPENSATED, 1)
+        );
+        assert_eq!((params.shape.stochastic, params.add.bits), (0, 0));
     }
 }

@@ -13,10 +13,10 @@
 
 use crate::device::{ByValue, CudaBackend, CudaBuffer, device_error};
 use crate::kernels::Family;
-use crate::params::{GemmParams, GemmShapeParams, KIND_GRID, QuantizerParams};
+use crate::params::{ACC_SEQUENTIAL, GemmParams, GemmShapeParams, KIND_GRID, QuantizerParams};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
 use lowp_backend::{BackendError, Result};
-use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
+use lowp_formats::{GemmSpec, Rounding};
 
 /// Threads per block side (`GEMM_TILE` in gemm.cu).
 pub const THREADS: u32 = 16;
@@ -24,19 +24,6 @@ pub const THREADS: u32 = 16;
 pub const BLOCK: u32 = 64;
 /// Largest grid y and z dimension of one launch (CUDA's limit).
 const MAX_GRID_YZ: u64 = 65_535;
-
-/// Accumulation codes (`ACC_*` in gemm.cu).
-const ACC_SEQUENTIAL: u32 = 0;
-const ACC_COMPENSATED: u32 = 1;
-const ACC_BLOCKED: u32 = 2;
-
-fn quantizer_params(format: &Format, rounding: Rounding, bits: u32) -> Result<QuantizerParams> {
-    let rounding = match rounding {
-        Rounding::Stochastic { .. } => Rounding::Stochastic { bits },
-        other => other,
-    };
-    Ok(QuantizerParams::new(&Quantizer::new(*format, rounding, 0)?))
-}
 
 /// The launches of a GEMM: `(first batch entry, entries, first row tile, row tiles)`.
 fn launches(batch: u64, row_tiles: u64) -> impl Iterator<Item = (u64, u64, u64, u64)> {
@@ -54,9 +41,8 @@ fn launches(batch: u64, row_tiles: u64) -> impl Iterator<Item = (u64, u64, u64, 
     })
 }
 
-/// The kernel parameters of `spec` for one launch covering every batch entry and row tile (the
-/// backend adjusts `row_tile0` and the output offset per launch): the mul, add and outer
-/// quantizers with their stochastic bits, and the shape and mode.
+/// The kernel parameters of `spec` ([`GemmParams::new`]) after checking the spec and the
+/// kernels' 32-bit M, K and N; the backend sets `row_tile0` and the output offset per launch.
 pub fn kernel_params(spec: &GemmSpec) -> Result<GemmParams> {
     spec.validate()?;
     if [spec.m, spec.k, spec.n]
@@ -68,43 +54,7 @@ pub fn kernel_params(spec: &GemmSpec) -> Result<GemmParams> {
             spec.m, spec.k, spec.n
         )));
     }
-    let stochastic = matches!(spec.rounding, Rounding::Stochastic { .. });
-    let (accumulation, chunk, outer) = match spec.accumulation {
-        Accumulation::Sequential => (ACC_SEQUENTIAL, 1, spec.add),
-        Accumulation::Compensated => (ACC_COMPENSATED, 1, spec.add),
-        Accumulation::Blocked {
-            chunk,
-            outer,
-            outer_bits: _,
-        } => (ACC_BLOCKED, chunk.clamp(1, spec.k.max(1)) as u32, outer),
-    };
-    let outer_bits = match spec.accumulation {
-        Accumulation::Blocked { outer_bits, .. } => outer_bits,
-        _ => spec.add_bits,
-    };
-    let mul = quantizer_params(&spec.mul, spec.rounding, spec.mul_bits)?;
-    let add = quantizer_params(&spec.add, spec.rounding, spec.add_bits)?;
-    let outer = quantizer_params(&outer, spec.rounding, outer_bits)?;
-    let shape = GemmShapeParams {
-        m: spec.m as u32,
-        k: spec.k as u32,
-        n: spec.n as u32,
-        transpose_a: spec.transpose_a as u32,
-        transpose_b: spec.transpose_b as u32,
-        fma: spec.fma as u32,
-        accumulation,
-        chunk,
-        stochastic: stochastic as u32,
-        seed_lo: spec.seed as u32,
-        seed_hi: (spec.seed >> 32) as u32,
-        ..GemmShapeParams::default()
-    };
-    Ok(GemmParams {
-        mul,
-        add,
-        outer,
-        shape,
-    })
+    GemmParams::new(spec)
 }
 
 /// The gemm.cu kernel for `params`: for sequential accumulation when the add quantizer, and the

@@ -7,10 +7,10 @@
 //! uncaptured-error list (wgpu's device ids are per instance, so devices of two backends can
 //! compare equal).
 
-use crate::params::{GemmParams, GemmShapeParams, QuantizerParams};
+use crate::params::{GemmParams, GemmShapeParams};
 use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use lowp_backend::{BackendError, Result};
-use lowp_formats::{Accumulation, Format, GemmSpec, Quantizer, Rounding};
+use lowp_formats::GemmSpec;
 use std::sync::Arc;
 
 /// `shaders/gemm.wgsl`.
@@ -19,11 +19,6 @@ pub const SOURCE: &str = include_str!("../../../shaders/gemm.wgsl");
 pub const ENTRY_POINT: &str = "gemm";
 /// Outputs per workgroup side (`GEMM_TILE` in gemm.wgsl).
 pub const TILE: u32 = 16;
-
-/// Accumulation codes (`ACC_*` in gemm.wgsl).
-const ACC_SEQUENTIAL: u32 = 0;
-const ACC_COMPENSATED: u32 = 1;
-const ACC_BLOCKED: u32 = 2;
 
 /// The complete module source: common.wgsl, math.wgsl (whose 64-bit integer helpers the GEMM's
 /// exact arithmetic uses), then gemm.wgsl.
@@ -42,14 +37,6 @@ fn matrix_values(spec: &GemmSpec) -> (u64, u64, u64) {
 pub(crate) struct GemmKernel {
     layout: wgpu::BindGroupLayout,
     pipeline: wgpu::ComputePipeline,
-}
-
-fn quantizer_params(format: &Format, rounding: Rounding, bits: u32) -> Result<QuantizerParams> {
-    let rounding = match rounding {
-        Rounding::Stochastic { .. } => Rounding::Stochastic { bits },
-        other => other,
-    };
-    Ok(QuantizerParams::new(&Quantizer::new(*format, rounding, 0)?))
 }
 
 impl WgpuBackend {
@@ -215,37 +202,7 @@ impl WgpuBackend {
             .min(max_groups)
             .min(spec.batch as u64)
             .max(1);
-        let stochastic = matches!(spec.rounding, Rounding::Stochastic { .. });
-        let (accumulation, chunk, outer) = match spec.accumulation {
-            Accumulation::Sequential => (ACC_SEQUENTIAL, 1, spec.add),
-            Accumulation::Compensated => (ACC_COMPENSATED, 1, spec.add),
-            Accumulation::Blocked {
-                chunk,
-                outer,
-                outer_bits: _,
-            } => (ACC_BLOCKED, chunk.clamp(1, spec.k.max(1)) as u32, outer),
-        };
-        let outer_bits = match spec.accumulation {
-            Accumulation::Blocked { outer_bits, .. } => outer_bits,
-            _ => spec.add_bits,
-        };
-        let mul = quantizer_params(&spec.mul, spec.rounding, spec.mul_bits)?;
-        let add = quantizer_params(&spec.add, spec.rounding, spec.add_bits)?;
-        let outer = quantizer_params(&outer, spec.rounding, outer_bits)?;
-        let shape = GemmShapeParams {
-            m: spec.m as u32,
-            k: spec.k as u32,
-            n: spec.n as u32,
-            transpose_a: spec.transpose_a as u32,
-            transpose_b: spec.transpose_b as u32,
-            fma: spec.fma as u32,
-            accumulation,
-            chunk,
-            stochastic: stochastic as u32,
-            seed_lo: spec.seed as u32,
-            seed_hi: (spec.seed >> 32) as u32,
-            ..GemmShapeParams::default()
-        };
+        let params = GemmParams::new(spec)?;
         let kernel = self.gemm_kernel()?;
         let row_tiles = (spec.m as u64).div_ceil(u64::from(TILE));
         let col_tiles = (spec.n as u64).div_ceil(u64::from(TILE));
@@ -282,9 +239,6 @@ impl WgpuBackend {
                     for row0 in (0..row_tiles).step_by(max_groups as usize) {
                         for col0 in (0..col_tiles).step_by(max_groups as usize) {
                             let uniform = self.uniform(bytemuck::bytes_of(&GemmParams {
-                                mul,
-                                add,
-                                outer,
                                 shape: GemmShapeParams {
                                     a_base: a_base as u32,
                                     b_base: b_base as u32,
@@ -294,8 +248,9 @@ impl WgpuBackend {
                                     o_lo: group_output as u32,
                                     o_hi: (group_output >> 32) as u32,
                                     o_row,
-                                    ..shape
+                                    ..params.shape
                                 },
+                                ..params
                             }));
                             let bind_group =
                                 self.device.create_bind_group(&wgpu::BindGroupDescriptor {
