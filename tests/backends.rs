@@ -416,15 +416,7 @@ fn unary_ops<B: Backend>(backend: &B) {
     let shape = [20usize, 20];
     assert_eq!(data.len(), 400);
     let x = upload(backend, &data);
-    for op in [
-        UnaryOp::Neg,
-        UnaryOp::Abs,
-        UnaryOp::Sqrt,
-        UnaryOp::Exp,
-        UnaryOp::Log,
-        UnaryOp::Tanh,
-        UnaryOp::Erf,
-    ] {
+    for op in UnaryOp::ALL {
         for quantizer in output_quantizers() {
             let applied = data.iter().map(|&v| op.apply(v)).collect();
             let expected = expected_with(quantizer.as_ref(), applied, &shape);
@@ -468,20 +460,7 @@ fn binary_ops<B: Backend>(backend: &B) {
     let shape = [10usize, 20];
     let x = upload(backend, &xs);
     let y = upload(backend, &ys);
-    for op in [
-        BinaryOp::Add,
-        BinaryOp::Sub,
-        BinaryOp::Mul,
-        BinaryOp::Div,
-        BinaryOp::Pow,
-        BinaryOp::Max,
-        BinaryOp::Min,
-        BinaryOp::Greater,
-        BinaryOp::GreaterEqual,
-        BinaryOp::Less,
-        BinaryOp::LessEqual,
-        BinaryOp::Equal,
-    ] {
+    for op in BinaryOp::ALL {
         for quantizer in output_quantizers() {
             let applied = xs.iter().zip(&ys).map(|(&a, &b)| op.apply(a, b)).collect();
             let expected = expected_with(quantizer.as_ref(), applied, &shape);
@@ -530,7 +509,7 @@ fn reduce_on_every_axis<B: Backend>(backend: &B) {
     data[8] = 0.0;
     data[21] = f32::NAN;
     let x = upload(backend, &data);
-    for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max] {
+    for op in ReduceOp::ALL {
         for quantizer in [None, Some(e4m3_nearest()), Some(bf16_stochastic())] {
             for axis in 0..shape.len() {
                 let expected =

@@ -608,39 +608,13 @@ mod tests {
 
     #[test]
     fn op_codes_follow_the_order_of_the_op_enums() {
-        let unary = [
-            UnaryOp::Neg,
-            UnaryOp::Abs,
-            UnaryOp::Sqrt,
-            UnaryOp::Exp,
-            UnaryOp::Log,
-            UnaryOp::Tanh,
-            UnaryOp::Erf,
-        ];
-        for (i, op) in unary.into_iter().enumerate() {
+        for (i, op) in UnaryOp::ALL.into_iter().enumerate() {
             assert_eq!(unary_code(op) as usize, i, "{op:?}");
         }
-        let binary = [
-            BinaryOp::Add,
-            BinaryOp::Sub,
-            BinaryOp::Mul,
-            BinaryOp::Div,
-            BinaryOp::Pow,
-            BinaryOp::Max,
-            BinaryOp::Min,
-            BinaryOp::Greater,
-            BinaryOp::GreaterEqual,
-            BinaryOp::Less,
-            BinaryOp::LessEqual,
-            BinaryOp::Equal,
-        ];
-        for (i, op) in binary.into_iter().enumerate() {
+        for (i, op) in BinaryOp::ALL.into_iter().enumerate() {
             assert_eq!(binary_code(op) as usize, i, "{op:?}");
         }
-        for (i, op) in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, op) in ReduceOp::ALL.into_iter().enumerate() {
             assert_eq!(reduce_code(op) as usize, i, "{op:?}");
         }
     }

@@ -8,33 +8,6 @@ use lowp_formats::ops::reduce_reference;
 use lowp_formats::philox::{philox4x32_10, seed_key};
 use lowp_formats::{BinaryOp, Format, Quantizer, ReduceOp, Rounding, UnaryOp};
 
-const UNARY: [UnaryOp; 7] = [
-    UnaryOp::Neg,
-    UnaryOp::Abs,
-    UnaryOp::Sqrt,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Tanh,
-    UnaryOp::Erf,
-];
-
-const BINARY: [BinaryOp; 12] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Pow,
-    BinaryOp::Max,
-    BinaryOp::Min,
-    BinaryOp::Greater,
-    BinaryOp::GreaterEqual,
-    BinaryOp::Less,
-    BinaryOp::LessEqual,
-    BinaryOp::Equal,
-];
-
-const REDUCE: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max];
-
 fn format(spec: &str) -> Format {
     spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"))
 }
@@ -202,7 +175,7 @@ fn scalar_semantics_of_the_ops() {
     assert_eq!(BinaryOp::Pow.apply(nan, 0.0), 1.0);
     assert_eq!(BinaryOp::Pow.apply(-2.0, 3.0), -8.0);
     let snan = f32::from_bits(0x7F80_0001);
-    for op in UNARY {
+    for op in UnaryOp::ALL {
         let y = op.apply(snan);
         assert!(
             y.is_nan() && y.to_bits() & 0x40_0000 != 0,
@@ -222,7 +195,7 @@ fn unary_matches_plain_loop() {
     for shape in SHAPES {
         let len: usize = shape.iter().product();
         let x = data(len, 3 + len as u64);
-        for op in UNARY {
+        for op in UnaryOp::ALL {
             for quantizer in &quantizers {
                 let q = quantizer.as_ref();
                 let values: Vec<f32> = x.iter().map(|&v| op.apply(v)).collect();
@@ -255,7 +228,7 @@ fn binary_matches_plain_loop() {
         for i in (0..len).step_by(5) {
             y[i] = x[i];
         }
-        for op in BINARY {
+        for op in BinaryOp::ALL {
             for quantizer in &quantizers {
                 let q = quantizer.as_ref();
                 let values: Vec<f32> = x.iter().zip(&y).map(|(&a, &b)| op.apply(a, b)).collect();
@@ -438,7 +411,7 @@ fn reductions_match_plain_loops_on_every_axis() {
             }
         }
         for axis in 0..shape.len() {
-            for op in REDUCE {
+            for op in ReduceOp::ALL {
                 for quantizer in &quantizers() {
                     let q = quantizer.as_ref();
                     let what = format!("{op:?} {shape:?} axis {axis} {q:?}");
@@ -468,7 +441,7 @@ fn reductions_of_long_lanes_are_thread_independent() {
         .map(|v| if v.is_finite() { v } else { 1.0 })
         .collect();
     for axis in 0..2 {
-        for op in REDUCE {
+        for op in ReduceOp::ALL {
             for quantizer in &quantizers() {
                 let q = quantizer.as_ref();
                 let expected = reduce_reference(op, &x, &shape, axis, q).unwrap();
@@ -683,7 +656,7 @@ fn errors_are_reported_not_panics() {
     assert!(reduce_reference(ReduceOp::Sum, &[1.0, 2.0], &[3], 0, None).is_err());
     // Block formats are not element-wise: an error in reductions (also in the reference) ...
     let block = Quantizer::nearest(format("block(wl=8,dim=-1)"));
-    for op in REDUCE {
+    for op in ReduceOp::ALL {
         assert!(matches!(
             backend.reduce(op, &x, &[2, 3], 1, Some(&block)),
             Err(BackendError::Format(_))

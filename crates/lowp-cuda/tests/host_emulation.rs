@@ -863,15 +863,7 @@ fn ops_and_reduce_kernels_match_lowp_formats() {
     };
     for quantizer in &quantizers {
         let quantizer = quantizer.as_ref();
-        for op in [
-            UnaryOp::Neg,
-            UnaryOp::Abs,
-            UnaryOp::Sqrt,
-            UnaryOp::Exp,
-            UnaryOp::Log,
-            UnaryOp::Tanh,
-            UnaryOp::Erf,
-        ] {
+        for op in UnaryOp::ALL {
             let got = run_ops(0, unary_code(op), quantizer, [&values, &values, &values]);
             for (i, &x) in values.iter().enumerate() {
                 let expected = finish(op.apply(x), i, quantizer);
@@ -882,20 +874,7 @@ fn ops_and_reduce_kernels_match_lowp_formats() {
                 );
             }
         }
-        for op in [
-            BinaryOp::Add,
-            BinaryOp::Sub,
-            BinaryOp::Mul,
-            BinaryOp::Div,
-            BinaryOp::Pow,
-            BinaryOp::Max,
-            BinaryOp::Min,
-            BinaryOp::Greater,
-            BinaryOp::GreaterEqual,
-            BinaryOp::Less,
-            BinaryOp::LessEqual,
-            BinaryOp::Equal,
-        ] {
+        for op in BinaryOp::ALL {
             let got = run_ops(1, binary_code(op), quantizer, [&values, &values, &others]);
             for i in 0..count {
                 let expected = finish(op.apply(values[i], others[i]), i, quantizer);
@@ -928,7 +907,7 @@ fn ops_and_reduce_kernels_match_lowp_formats() {
     // Reductions over each axis of a [7, 13, 11] tensor.
     let shape = [7usize, 13, 11];
     let x = &values[..shape.iter().product::<usize>()];
-    for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max] {
+    for op in ReduceOp::ALL {
         for quantizer in &quantizers {
             let quantizer = quantizer.as_ref();
             for axis in 0..3 {

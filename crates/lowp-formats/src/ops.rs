@@ -68,6 +68,42 @@ pub enum ReduceOp {
     Max,
 }
 
+impl UnaryOp {
+    /// Every unary operation, in declaration order.
+    pub const ALL: [UnaryOp; 7] = [
+        UnaryOp::Neg,
+        UnaryOp::Abs,
+        UnaryOp::Sqrt,
+        UnaryOp::Exp,
+        UnaryOp::Log,
+        UnaryOp::Tanh,
+        UnaryOp::Erf,
+    ];
+}
+
+impl BinaryOp {
+    /// Every binary operation, in declaration order.
+    pub const ALL: [BinaryOp; 12] = [
+        BinaryOp::Add,
+        BinaryOp::Sub,
+        BinaryOp::Mul,
+        BinaryOp::Div,
+        BinaryOp::Pow,
+        BinaryOp::Max,
+        BinaryOp::Min,
+        BinaryOp::Greater,
+        BinaryOp::GreaterEqual,
+        BinaryOp::Less,
+        BinaryOp::LessEqual,
+        BinaryOp::Equal,
+    ];
+}
+
+impl ReduceOp {
+    /// Every reduction, in declaration order.
+    pub const ALL: [ReduceOp; 3] = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scalar semantics
 // ---------------------------------------------------------------------------------------------

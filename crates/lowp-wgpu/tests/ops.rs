@@ -15,31 +15,6 @@ use std::time::Instant;
 
 const SEED: u64 = 0x5EED_1234_ABCD;
 
-const UNARY: [UnaryOp; 7] = [
-    UnaryOp::Neg,
-    UnaryOp::Abs,
-    UnaryOp::Sqrt,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Tanh,
-    UnaryOp::Erf,
-];
-
-const BINARY: [BinaryOp; 12] = [
-    BinaryOp::Add,
-    BinaryOp::Sub,
-    BinaryOp::Mul,
-    BinaryOp::Div,
-    BinaryOp::Pow,
-    BinaryOp::Max,
-    BinaryOp::Min,
-    BinaryOp::Greater,
-    BinaryOp::GreaterEqual,
-    BinaryOp::Less,
-    BinaryOp::LessEqual,
-    BinaryOp::Equal,
-];
-
 /// xorshift64 (fixed seeds).
 struct Rng(u64);
 
@@ -120,7 +95,7 @@ fn check_unary(
 ) {
     let gx = gpu.upload(data).unwrap();
     let cx = cpu.upload(data).unwrap();
-    for op in UNARY {
+    for op in UnaryOp::ALL {
         let got = gpu.unary(op, &gx, shape, quantizer.map(|q| q.1)).unwrap();
         let expected = cpu.unary(op, &cx, shape, quantizer.map(|q| q.1)).unwrap();
         assert_same_bits(
@@ -150,7 +125,7 @@ fn unary_ops_match_the_cpu_backend() {
         "unary: {} + {} values x {} ops ({:.1?})",
         data.len(),
         small.len() * 3,
-        UNARY.len(),
+        UnaryOp::ALL.len(),
         start.elapsed()
     );
 }
@@ -239,7 +214,7 @@ fn check_binary(
 ) {
     let (gx, gy) = (gpu.upload(x).unwrap(), gpu.upload(y).unwrap());
     let (cx, cy) = (cpu.upload(x).unwrap(), cpu.upload(y).unwrap());
-    for op in BINARY {
+    for op in BinaryOp::ALL {
         let got = gpu
             .binary(op, &gx, &gy, shape, quantizer.map(|q| q.1))
             .unwrap();
@@ -277,7 +252,11 @@ fn binary_ops_match_the_cpu_backend() {
     for (name, q) in quantizers() {
         check_binary(&gpu, &cpu, x, y, &[rows, 8], Some((name, &q)));
     }
-    eprintln!("binary: {} ops ({:.1?})", BINARY.len(), start.elapsed());
+    eprintln!(
+        "binary: {} ops ({:.1?})",
+        BinaryOp::ALL.len(),
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -366,7 +345,7 @@ fn reductions_match_the_cpu_backend_along_every_axis() {
             let gx = gpu.upload(&data).unwrap();
             let cx = cpu.upload(&data).unwrap();
             for axis in 0..shape.len() {
-                for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max] {
+                for op in ReduceOp::ALL {
                     for q in &quantizers {
                         let got = gpu.reduce(op, &gx, &shape, axis, q.as_ref()).unwrap();
                         let expected = cpu.reduce(op, &cx, &shape, axis, q.as_ref()).unwrap();
@@ -459,7 +438,7 @@ fn chunked_and_2d_dispatches_match_the_cpu_backend() {
         ([3, 1, 3000], 0),
         ([2, 3, 1500], 1),
     ] {
-        for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max] {
+        for op in ReduceOp::ALL {
             let got = gpu.reduce(op, &gx, &shape, axis, Some(&q)).unwrap();
             let expected = cpu.reduce(op, &cx, &shape, axis, Some(&q)).unwrap();
             assert_same_bits(
