@@ -8,7 +8,7 @@
 //! compare equal).
 
 use crate::params::{GemmParams, GemmShapeParams};
-use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
+use crate::{WgpuBackend, WgpuBuffer, compile_now, range, storage_entry, uniform_entry, whole};
 use lowp_backend::{BackendError, Result};
 use lowp_formats::GemmSpec;
 use std::sync::Arc;
@@ -45,44 +45,19 @@ impl WgpuBackend {
     }
 
     fn compile_gemm(&self) -> Result<GemmKernel> {
-        self.scoped(|| {
-            let label = Some("gemm.wgsl");
-            let module = self
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label,
-                    source: wgpu::ShaderSource::Wgsl(module_source().into()),
-                });
-            let layout = self
-                .device
-                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label,
-                    entries: &[
-                        uniform_entry(0),
-                        storage_entry(1, true),
-                        storage_entry(2, true),
-                        storage_entry(3, false),
-                    ],
-                });
-            let pipeline_layout =
-                self.device
-                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                        label,
-                        bind_group_layouts: &[Some(&layout)],
-                        immediate_size: 0,
-                    });
-            let pipeline = self
-                .device
-                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(ENTRY_POINT),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some(ENTRY_POINT),
-                    compilation_options: Default::default(),
-                    cache: None,
-                });
-            GemmKernel { layout, pipeline }
-        })
+        let (layout, [pipeline]) = compile_now(
+            &self.device,
+            "gemm.wgsl",
+            module_source(),
+            &[
+                uniform_entry(0),
+                storage_entry(1, true),
+                storage_entry(2, true),
+                storage_entry(3, false),
+            ],
+            [ENTRY_POINT],
+        )?;
+        Ok(GemmKernel { layout, pipeline })
     }
 
     /// [`lowp_backend::Backend::qgemm`]: checks the spec and buffers, then runs the kernel over

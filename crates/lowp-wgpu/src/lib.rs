@@ -156,89 +156,125 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// Compiles `family`'s module (common.wgsl + the family file) and one pipeline per entry point,
-/// returning the compiler's log as an error when WGSL validation or the driver rejects it.
-async fn compile(
+/// Creates the shader module `name` from `source`, a bind group layout of `entries` and one
+/// compute pipeline per entry point (sharing that layout). Errors go to the device's error
+/// scopes: see [`compile`] and [`compile_now`].
+fn create_pipelines<const N: usize>(
     device: &wgpu::Device,
-    family: Family,
+    name: &str,
+    source: String,
     entries: &[wgpu::BindGroupLayoutEntry],
-) -> Result<(wgpu::BindGroupLayout, Vec<wgpu::ComputePipeline>)> {
-    let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let source = shaders::module_source(family);
-    let label = Some(family.file_name());
+    entry_points: [&str; N],
+) -> (wgpu::BindGroupLayout, [wgpu::ComputePipeline; N]) {
+    let label = Some(name);
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label,
         source: wgpu::ShaderSource::Wgsl(source.into()),
     });
-    let bind_group_layout =
+    let layout =
         device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label, entries });
     let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
         label,
-        bind_group_layouts: &[Some(&bind_group_layout)],
+        bind_group_layouts: &[Some(&layout)],
         immediate_size: 0,
     });
-    let pipelines = family
-        .entry_points()
-        .iter()
-        .map(|entry| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
+    let pipelines = entry_points.map(|entry| {
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
         })
-        .collect();
+    });
+    (layout, pipelines)
+}
+
+/// [`create_pipelines`] inside validation and internal error scopes: the compiler's log, when
+/// WGSL validation or the driver rejects the shader, comes back as an `Unavailable` error naming
+/// it.
+async fn compile<const N: usize>(
+    device: &wgpu::Device,
+    name: &str,
+    source: String,
+    entries: &[wgpu::BindGroupLayoutEntry],
+    entry_points: [&str; N],
+) -> Result<(wgpu::BindGroupLayout, [wgpu::ComputePipeline; N])> {
+    let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let compiled = create_pipelines(device, name, source, entries, entry_points);
     let validation = validation.pop().await;
     let internal = internal.pop().await;
-    if let Some(error) = validation.or(internal) {
-        return Err(unavailable(format!(
-            "WGSL shader {} failed to compile: {error}",
-            family.file_name()
-        )));
+    match validation.or(internal) {
+        Some(error) => Err(unavailable(format!(
+            "WGSL shader {name} failed to compile: {error}"
+        ))),
+        None => Ok(compiled),
     }
-    Ok((bind_group_layout, pipelines))
+}
+
+/// [`compile`] for the pipelines built at first use. Natively it waits for the error scopes;
+/// in the browser, which cannot block, the pipelines are created without them and a compile
+/// error surfaces as the device's uncaptured error at the first dispatch.
+fn compile_now<const N: usize>(
+    device: &wgpu::Device,
+    name: &str,
+    source: String,
+    entries: &[wgpu::BindGroupLayoutEntry],
+    entry_points: [&str; N],
+) -> Result<(wgpu::BindGroupLayout, [wgpu::ComputePipeline; N])> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        pollster::block_on(compile(device, name, source, entries, entry_points))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        Ok(create_pipelines(
+            device,
+            name,
+            source,
+            entries,
+            entry_points,
+        ))
+    }
 }
 
 impl Kernels {
     async fn new(device: &wgpu::Device) -> Result<Self> {
-        let (quantize_layout, quantize) = compile(
+        let family = Family::Quantize;
+        let (quantize_layout, [quantize]) = compile(
             device,
-            Family::Quantize,
+            family.file_name(),
+            shaders::module_source(family),
             &[
                 uniform_entry(0),
                 storage_entry(1, true),
                 storage_entry(2, false),
             ],
+            ["quantize"],
         )
         .await?;
-        let (block_layout, block) = compile(
+        let family = Family::Block;
+        let (block_layout, [block_max, block_apply]) = compile(
             device,
-            Family::Block,
+            family.file_name(),
+            shaders::module_source(family),
             &[
                 uniform_entry(0),
                 storage_entry(1, true),
                 storage_entry(2, false),
                 storage_entry(3, false),
             ],
+            ["block_max", "block_apply"],
         )
         .await?;
-        let mut quantize = quantize.into_iter();
-        let mut block = block.into_iter();
-        let next = |pipelines: &mut std::vec::IntoIter<wgpu::ComputePipeline>| {
-            pipelines
-                .next()
-                .ok_or_else(|| unavailable("a shader entry point has no pipeline"))
-        };
         Ok(Self {
             quantize_layout,
-            quantize: next(&mut quantize)?,
+            quantize,
             block_layout,
-            block_max: next(&mut block)?,
-            block_apply: next(&mut block)?,
+            block_max,
+            block_apply,
         })
     }
 }

@@ -13,9 +13,7 @@
 //! large (col2im then adds tap by tap in ascending order, the order of the direct kernel).
 
 use crate::params::MoveParams;
-#[cfg(not(target_arch = "wasm32"))]
-use crate::unavailable;
-use crate::{WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
+use crate::{WgpuBackend, WgpuBuffer, compile_now, range, storage_entry, uniform_entry, whole};
 use lowp_backend::layout::{self, LiftedGeometry, outer_inner, strides};
 use lowp_backend::strided::{StridedCopy, scatter_add_tables};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
@@ -38,59 +36,25 @@ pub(crate) struct Kernels {
 }
 
 fn compile(device: &wgpu::Device) -> Result<Kernels> {
-    #[cfg(not(target_arch = "wasm32"))]
-    let scopes = (
-        device.push_error_scope(wgpu::ErrorFilter::Internal),
-        device.push_error_scope(wgpu::ErrorFilter::Validation),
-    );
-    let label = Some("movement.wgsl");
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label,
-        source: wgpu::ShaderSource::Wgsl(SOURCE.into()),
-    });
-    let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-        label,
-        entries: &[
+    let (layout, [strided_copy, scatter_add, im2col, col2im]) = compile_now(
+        device,
+        "movement.wgsl",
+        SOURCE.to_string(),
+        &[
             uniform_entry(0),
             storage_entry(1, true),
             storage_entry(2, false),
             storage_entry(3, true),
         ],
-    });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label,
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    let pipeline = |entry: &str| {
-        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
-        })
-    };
-    let kernels = Kernels {
-        strided_copy: pipeline("strided_copy"),
-        scatter_add: pipeline("scatter_add"),
-        im2col: pipeline("im2col"),
-        col2im: pipeline("col2im"),
+        ["strided_copy", "scatter_add", "im2col", "col2im"],
+    )?;
+    Ok(Kernels {
         layout,
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let (internal, validation) = scopes;
-        let validation = pollster::block_on(validation.pop());
-        let internal = pollster::block_on(internal.pop());
-        if let Some(error) = validation.or(internal) {
-            return Err(unavailable(format!(
-                "WGSL shader movement.wgsl failed to compile: {error}"
-            )));
-        }
-    }
-    Ok(kernels)
+        strided_copy,
+        scatter_add,
+        im2col,
+        col2im,
+    })
 }
 
 fn shape_error<T>(message: String) -> Result<T> {

@@ -18,7 +18,7 @@
 
 use crate::params::{DispatchParams, OpsParams, ReduceParams, binary_code, unary_code};
 use crate::{
-    WgpuBackend, WgpuBuffer, range, shaders, storage_entry, unavailable, uniform_entry, whole,
+    WgpuBackend, WgpuBuffer, compile_now, range, shaders, storage_entry, uniform_entry, whole,
 };
 use lowp_backend::{Backend, BackendError, Result, layout};
 use lowp_formats::{BinaryOp, Format, Quantizer, ReduceOp, UnaryOp};
@@ -56,48 +56,8 @@ pub(crate) struct Kernels {
     reduce: wgpu::ComputePipeline,
 }
 
-fn compile_module(
-    device: &wgpu::Device,
-    name: &str,
-    source: String,
-    entries: &[wgpu::BindGroupLayoutEntry],
-    entry_points: &[&str],
-) -> (wgpu::BindGroupLayout, Vec<wgpu::ComputePipeline>) {
-    let label = Some(name);
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label,
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
-    let layout =
-        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label, entries });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label,
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    let pipelines = entry_points
-        .iter()
-        .map(|entry| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        })
-        .collect();
-    (layout, pipelines)
-}
-
 fn compile(device: &wgpu::Device) -> Result<Kernels> {
-    #[cfg(not(target_arch = "wasm32"))]
-    let scopes = (
-        device.push_error_scope(wgpu::ErrorFilter::Internal),
-        device.push_error_scope(wgpu::ErrorFilter::Validation),
-    );
-    let (ops_layout, ops) = compile_module(
+    let (ops_layout, [unary, binary, select]) = compile_now(
         device,
         "ops.wgsl",
         module_source(OPS),
@@ -108,9 +68,9 @@ fn compile(device: &wgpu::Device) -> Result<Kernels> {
             storage_entry(3, true),
             storage_entry(4, false),
         ],
-        &["unary", "binary", "select_values"],
-    );
-    let (reduce_layout, reduce) = compile_module(
+        ["unary", "binary", "select_values"],
+    )?;
+    let (reduce_layout, [reduce]) = compile_now(
         device,
         "reduce.wgsl",
         module_source(REDUCE),
@@ -119,29 +79,15 @@ fn compile(device: &wgpu::Device) -> Result<Kernels> {
             storage_entry(1, true),
             storage_entry(2, false),
         ],
-        &["reduce"],
-    );
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let (internal, validation) = scopes;
-        let validation = pollster::block_on(validation.pop());
-        let internal = pollster::block_on(internal.pop());
-        if let Some(error) = validation.or(internal) {
-            return Err(unavailable(format!(
-                "WGSL shader ops.wgsl or reduce.wgsl failed to compile: {error}"
-            )));
-        }
-    }
-    let mut ops = ops.into_iter();
-    let mut reduce = reduce.into_iter();
-    let missing = || unavailable("a shader entry point has no pipeline");
+        ["reduce"],
+    )?;
     Ok(Kernels {
         ops_layout,
-        unary: ops.next().ok_or_else(missing)?,
-        binary: ops.next().ok_or_else(missing)?,
-        select: ops.next().ok_or_else(missing)?,
+        unary,
+        binary,
+        select,
         reduce_layout,
-        reduce: reduce.next().ok_or_else(missing)?,
+        reduce,
     })
 }
 
