@@ -43,16 +43,47 @@ impl<const D: usize> Default for ConvOptions<D> {
     }
 }
 
-/// `U(-1/√fan_in, 1/√fan_in)` weight and bias (torch's default init), children 0 and 1 of `seed`.
+/// Checks a convolution's sizes: positive channel counts divisible by `groups`, positive kernel
+/// sizes (`layer` names the module in the error).
+fn check_sizes(
+    layer: &'static str,
+    in_channels: usize,
+    out_channels: usize,
+    kernel_size: &[usize],
+    groups: usize,
+) -> Result<()> {
+    if groups == 0
+        || in_channels == 0
+        || out_channels == 0
+        || !in_channels.is_multiple_of(groups)
+        || !out_channels.is_multiple_of(groups)
+        || kernel_size.contains(&0)
+    {
+        return Err(NnError::layer(
+            layer,
+            format!(
+                "in_channels {in_channels}, out_channels {out_channels}, kernel {kernel_size:?}, groups {groups}: channels must be positive multiples of groups, kernel sizes positive"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The weight `[channels[0], channels[1], *kernel_size]` and a bias of `bias` values, both
+/// `U(-1/√fan_in, 1/√fan_in)` with `fan_in = channels[1]·prod(kernel_size)` (torch's default
+/// init), children 0 and 1 of `seed`.
 fn init(
-    shape: &[usize],
-    fan_in: usize,
+    channels: [usize; 2],
+    kernel_size: &[usize],
     bias: Option<usize>,
     device: &Device,
     seed: u64,
 ) -> Result<(Tensor, Option<Tensor>)> {
+    let mut shape = channels.to_vec();
+    shape.extend(kernel_size);
+    let fan_in = channels[1] * kernel_size.iter().product::<usize>();
     let bound = 1.0 / (fan_in as f32).sqrt();
-    let weight = Tensor::rand_uniform(-bound, bound, shape, derive(seed, 0), device)?.into_var();
+    let weight = Tensor::rand_uniform(-bound, bound, &shape, derive(seed, 0), device)?.into_var();
     let bias = bias
         .map(|n| {
             Tensor::rand_uniform(-bound, bound, &[n], derive(seed, 1), device).map(Tensor::into_var)
@@ -103,20 +134,7 @@ impl<const D: usize> QConv<D> {
         device: &Device,
     ) -> Result<Self> {
         let groups = options.groups;
-        if groups == 0
-            || in_channels == 0
-            || out_channels == 0
-            || !in_channels.is_multiple_of(groups)
-            || !out_channels.is_multiple_of(groups)
-            || kernel_size.contains(&0)
-        {
-            return Err(NnError::layer(
-                "QConv",
-                format!(
-                    "in_channels {in_channels}, out_channels {out_channels}, kernel {kernel_size:?}, groups {groups}: channels must be positive multiples of groups, kernel sizes positive"
-                ),
-            ));
-        }
+        check_sizes("QConv", in_channels, out_channels, &kernel_size, groups)?;
         if options.padding == Padding::Same && options.stride.iter().any(|&s| s != 1) {
             return Err(NnError::layer(
                 "QConv",
@@ -124,12 +142,9 @@ impl<const D: usize> QConv<D> {
             ));
         }
         formats.validate()?;
-        let mut shape = vec![out_channels, in_channels / groups];
-        shape.extend(kernel_size);
-        let fan_in = in_channels / groups * kernel_size.iter().product::<usize>();
         let (weight, bias) = init(
-            &shape,
-            fan_in,
+            [out_channels, in_channels / groups],
+            &kernel_size,
             options.bias.then_some(out_channels),
             device,
             options.seed,
@@ -238,20 +253,13 @@ impl<const D: usize> QConvTranspose<D> {
         device: &Device,
     ) -> Result<Self> {
         let groups = options.groups;
-        if groups == 0
-            || in_channels == 0
-            || out_channels == 0
-            || !in_channels.is_multiple_of(groups)
-            || !out_channels.is_multiple_of(groups)
-            || kernel_size.contains(&0)
-        {
-            return Err(NnError::layer(
-                "QConvTranspose",
-                format!(
-                    "in_channels {in_channels}, out_channels {out_channels}, kernel {kernel_size:?}, groups {groups}: channels must be positive multiples of groups, kernel sizes positive"
-                ),
-            ));
-        }
+        check_sizes(
+            "QConvTranspose",
+            in_channels,
+            out_channels,
+            &kernel_size,
+            groups,
+        )?;
         for a in 0..D {
             if options.output_padding[a] >= options.stride[a].max(options.dilation[a]) {
                 return Err(NnError::layer(
@@ -264,12 +272,9 @@ impl<const D: usize> QConvTranspose<D> {
             }
         }
         formats.validate()?;
-        let mut shape = vec![in_channels, out_channels / groups];
-        shape.extend(kernel_size);
-        let fan_in = out_channels / groups * kernel_size.iter().product::<usize>();
         let (weight, bias) = init(
-            &shape,
-            fan_in,
+            [in_channels, out_channels / groups],
+            &kernel_size,
             options.bias.then_some(out_channels),
             device,
             options.seed,
