@@ -4,19 +4,49 @@
 use super::to_tensor_error;
 use crate::error::{NnError, Result};
 use crate::formats::{QAffineFormats, affine_role as role};
-use crate::quant::{Cast, cast, step_quantizer};
-use lowp_formats::{BinaryOp, Format, ReduceOp};
+use crate::quant::{cast, step_quantizer};
+use crate::seeds::CallSeeds;
+use lowp_formats::{BinaryOp, ReduceOp};
 use lowp_tensor::{MatmulPlan, Tensor};
 
-/// `Q(x · s)` and `s`: the signal quantizer after the power-of-two scale of
-/// [`QAffineFormats`] (s = 1 without scaling).
-pub(crate) fn quantize_scaled(
+/// The three signals of a quantized affine layer (linear, matmul, convolution) that go through
+/// a quantizer with optional power-of-two scaling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// The input (`input_quant`, `input_scaled_format`, role input).
+    Input,
+    /// The weight or second operand (`weight_quant`, `weight_scaled_format`, role weight).
+    Weight,
+    /// The output gradient (`grad_quant`, `grad_scaled_format`, role output gradient).
+    Grad,
+}
+
+/// `Q(x · s)` and `s`: `signal`'s quantizer after the power-of-two scale of
+/// [`QAffineFormats`] (s = 1 without scaling), seeded with the signal's role of `call`.
+pub(crate) fn quantize_signal(
     x: &Tensor,
-    quant: Option<&Cast>,
-    scaled_format: Option<Format>,
+    signal: Signal,
     formats: &QAffineFormats,
-    seed: u64,
+    call: &CallSeeds,
 ) -> Result<(Tensor, f32)> {
+    let (quant, scaled_format, seed_role) = match signal {
+        Signal::Input => (
+            formats.input_quant.as_ref(),
+            formats.input_scaled_format,
+            role::INPUT,
+        ),
+        Signal::Weight => (
+            formats.weight_quant.as_ref(),
+            formats.weight_scaled_format,
+            role::WEIGHT,
+        ),
+        Signal::Grad => (
+            formats.grad_quant.as_ref(),
+            formats.grad_scaled_format,
+            role::GRAD_OUTPUT,
+        ),
+    };
+    let seed = call.seed(seed_role);
     if !formats.use_scaling {
         return Ok((cast(quant, x, seed)?, 1.0));
     }
@@ -115,20 +145,8 @@ pub fn qlinear(
         (input.len() / w_shape[1].max(1), w_shape[1], w_shape[0]);
     let call = formats.seeds.next_call();
     let x2 = input.detach().reshape(&[rows, in_features])?;
-    let (xq, sx) = quantize_scaled(
-        &x2,
-        formats.input_quant.as_ref(),
-        formats.input_scaled_format,
-        formats,
-        call.seed(role::INPUT),
-    )?;
-    let (wq, sw) = quantize_scaled(
-        weight,
-        formats.weight_quant.as_ref(),
-        formats.weight_scaled_format,
-        formats,
-        call.seed(role::WEIGHT),
-    )?;
+    let (xq, sx) = quantize_signal(&x2, Signal::Input, formats, &call)?;
+    let (wq, sw) = quantize_signal(weight, Signal::Weight, formats, &call)?;
     let acc = xq.qgemm(
         &wq,
         false,
@@ -157,13 +175,7 @@ pub fn qlinear(
         move |g: &Tensor| {
             let run = || -> Result<Vec<Option<Tensor>>> {
                 let g2 = g.reshape(&[rows, out_features])?;
-                let (gq, sg) = quantize_scaled(
-                    &g2,
-                    formats.grad_quant.as_ref(),
-                    formats.grad_scaled_format,
-                    &formats,
-                    call.seed(role::GRAD_OUTPUT),
-                )?;
+                let (gq, sg) = quantize_signal(&g2, Signal::Grad, &formats, &call)?;
                 let gx = gq.qgemm(
                     &wq,
                     false,
@@ -226,20 +238,8 @@ pub fn qmatmul(input: &Tensor, other: &Tensor, formats: &QAffineFormats) -> Resu
     })?;
     formats.validate()?;
     let call = formats.seeds.next_call();
-    let (aq, sa) = quantize_scaled(
-        input,
-        formats.input_quant.as_ref(),
-        formats.input_scaled_format,
-        formats,
-        call.seed(role::INPUT),
-    )?;
-    let (bq, sb) = quantize_scaled(
-        other,
-        formats.weight_quant.as_ref(),
-        formats.weight_scaled_format,
-        formats,
-        call.seed(role::WEIGHT),
-    )?;
+    let (aq, sa) = quantize_signal(input, Signal::Input, formats, &call)?;
+    let (bq, sb) = quantize_signal(other, Signal::Weight, formats, &call)?;
     let batched =
         |t: &Tensor, shape: &[usize], full: &[usize], tail: [usize; 2]| -> Result<Tensor> {
             Ok(t.reshape(shape)?
@@ -266,13 +266,7 @@ pub fn qmatmul(input: &Tensor, other: &Tensor, formats: &QAffineFormats) -> Resu
         move |g: &Tensor| {
             let run = || -> Result<Vec<Option<Tensor>>> {
                 let g3 = g.reshape(&[plan.batch, plan.m, plan.n])?;
-                let (gq, sg) = quantize_scaled(
-                    &g3,
-                    formats.grad_quant.as_ref(),
-                    formats.grad_scaled_format,
-                    &formats,
-                    call.seed(role::GRAD_OUTPUT),
-                )?;
+                let (gq, sg) = quantize_signal(&g3, Signal::Grad, &formats, &call)?;
                 let (add, rounding) = formats.add_step(false);
                 let sum_q = step_quantizer(Some(&add), rounding, call.seed(role::BWD_BATCH_SUM))?;
                 let ga = gq.qgemm(

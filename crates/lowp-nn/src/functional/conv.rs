@@ -1,7 +1,7 @@
 //! `qconv` and `qconv_transpose`: N-d (1 to 3 spatial axes) convolutions as im2col + quantized
 //! GEMM per group (the formats of [`QAffineFormats`]), with their quantized backward.
 
-use super::affine::{quantize_scaled, unscale};
+use super::affine::{Signal, quantize_signal, unscale};
 use super::to_tensor_error;
 use crate::error::{NnError, Result};
 use crate::formats::{QAffineFormats, affine_role as role};
@@ -227,13 +227,7 @@ fn quantized_grad(
     } else {
         grad.clone()
     };
-    quantize_scaled(
-        &g,
-        formats.grad_quant.as_ref(),
-        formats.grad_scaled_format,
-        formats,
-        call.seed(role::GRAD_OUTPUT),
-    )
+    quantize_signal(&g, Signal::Grad, formats, call)
 }
 
 /// The shapes a convolution's backward restores its gradients to.
@@ -390,13 +384,7 @@ pub fn qconv(
         }
     };
     let call = formats.seeds.next_call();
-    let (mut xq, sx) = quantize_scaled(
-        &x,
-        formats.input_quant.as_ref(),
-        formats.input_scaled_format,
-        formats,
-        call.seed(role::INPUT),
-    )?;
+    let (mut xq, sx) = quantize_signal(&x, Signal::Input, formats, &call)?;
     let mut spatial = x.shape()[2..].to_vec();
     let mut pad_indices = Vec::new();
     let (pad_before, pad_after) = if spec.padding_mode == PaddingMode::Zeros {
@@ -440,13 +428,7 @@ pub fn qconv(
     let output = geometry.output();
     let cols = xq.im2col(&geometry)?;
     let rows = geometry.patch_rows();
-    let (wq, sw) = quantize_scaled(
-        weight,
-        formats.weight_quant.as_ref(),
-        formats.weight_scaled_format,
-        formats,
-        call.seed(role::WEIGHT),
-    )?;
+    let (wq, sw) = quantize_signal(weight, Signal::Weight, formats, &call)?;
     let wq = wq.reshape(&[groups, out_channels / groups, rows])?;
     let acc = wq.qgemm(
         &cols,
@@ -642,13 +624,7 @@ pub fn qconv_transpose(
     // Positions the patch matrix has beyond the input (output_padding >= stride) read zeros.
     let positions = geometry.output();
     let call = formats.seeds.next_call();
-    let (mut xq, sx) = quantize_scaled(
-        &x,
-        formats.input_quant.as_ref(),
-        formats.input_scaled_format,
-        formats,
-        call.seed(role::INPUT),
-    )?;
+    let (mut xq, sx) = quantize_signal(&x, Signal::Input, formats, &call)?;
     for axis in 0..rank {
         if positions[axis] > spatial[axis] {
             let mut zeros_shape = xq.shape().to_vec();
@@ -661,13 +637,7 @@ pub fn qconv_transpose(
     }
     let x3 = to_groups(&xq, groups)?;
     let rows = geometry.patch_rows();
-    let (wq, sw) = quantize_scaled(
-        weight,
-        formats.weight_quant.as_ref(),
-        formats.weight_scaled_format,
-        formats,
-        call.seed(role::WEIGHT),
-    )?;
+    let (wq, sw) = quantize_signal(weight, Signal::Weight, formats, &call)?;
     let wq = wq.reshape(&[groups, channels / groups, rows])?;
     let cols = wq.qgemm(
         &x3,
