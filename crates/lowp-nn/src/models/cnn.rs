@@ -4,10 +4,9 @@
 //! takes the place of LeNet's pooling. Quantized layers are numbered 0..4 in that order for the
 //! per-layer formats.
 
-use super::{SEED_LAYER_STRIDE, affine_formats};
+use super::{affine_formats, layer_seed, stacked_parameters};
 use crate::formats::QAffineFormats;
 use crate::functional::{ConvSpec, Padding, qconv, qlinear};
-use crate::seeds::derive;
 use crate::train::formats::FormatsConfig;
 use crate::train::run::Classifier;
 use crate::train::{Result, TrainError, seeds};
@@ -83,7 +82,7 @@ impl Classifier for Cnn {
             let formats = layer
                 .formats
                 .clone()
-                .with_seed(derive(seed, SEED_LAYER_STRIDE + index as u64));
+                .with_seed(layer_seed(seed, index as u64));
             x = match &layer.conv {
                 Some(spec) => qconv(&x, &layer.weight, Some(&layer.bias), spec, &formats)?,
                 None => {
@@ -101,16 +100,7 @@ impl Classifier for Cnn {
     }
 
     fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(index, layer)| {
-                [
-                    (format!("{index}.weight"), layer.weight.clone()),
-                    (format!("{index}.bias"), layer.bias.clone()),
-                ]
-            })
-            .collect()
+        stacked_parameters(self.layers.iter().map(|layer| (&layer.weight, &layer.bias)))
     }
 }
 

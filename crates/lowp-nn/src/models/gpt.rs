@@ -14,11 +14,10 @@
 //! of `fwd_mac` (`bwd_mac`), products in the mul format, inputs and outputs cast like layer
 //! inputs (`input_quant`), gradients like `grad_quant`.
 
-use super::{SEED_LAYER_STRIDE, affine_formats};
+use super::{affine_formats, layer_seed};
 use crate::data::Batch;
 use crate::formats::{QAffineFormats, QGELUFormats, QLayerNormFormats, QSoftmaxFormats};
 use crate::functional::{GeluApproximation, qgelu, qlayernorm, qlinear, qmatmul, qsoftmax};
-use crate::seeds::derive;
 use crate::train::formats::{FormatsConfig, LayerFormats};
 use crate::train::run::Classifier;
 use crate::train::{Result, TrainError, seeds};
@@ -230,7 +229,7 @@ impl Classifier for Gpt {
         let mut call = 0u64;
         let mut next_seed = || {
             call += 1;
-            derive(seed, SEED_LAYER_STRIDE + call)
+            layer_seed(seed, call)
         };
         let mut x = self
             .tokens

@@ -1,9 +1,8 @@
 //! A multi-layer perceptron: `flatten -> (QLinear -> ReLU)* -> QLinear`, logits out.
 
-use super::{SEED_LAYER_STRIDE, affine_formats};
+use super::{affine_formats, layer_seed, stacked_parameters};
 use crate::formats::QAffineFormats;
 use crate::functional::qlinear;
-use crate::seeds::derive;
 use crate::train::formats::FormatsConfig;
 use crate::train::run::Classifier;
 use crate::train::{Result, TrainError, seeds};
@@ -61,7 +60,7 @@ impl Classifier for Mlp {
             let formats = layer
                 .formats
                 .clone()
-                .with_seed(derive(seed, SEED_LAYER_STRIDE + index as u64));
+                .with_seed(layer_seed(seed, index as u64));
             x = qlinear(&x, &layer.weight, Some(&layer.bias), &formats)?;
             if index + 1 < self.layers.len() {
                 x = x.relu()?;
@@ -71,16 +70,7 @@ impl Classifier for Mlp {
     }
 
     fn parameters(&self) -> Vec<(String, Tensor)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .flat_map(|(index, layer)| {
-                [
-                    (format!("{index}.weight"), layer.weight.clone()),
-                    (format!("{index}.bias"), layer.bias.clone()),
-                ]
-            })
-            .collect()
+        stacked_parameters(self.layers.iter().map(|layer| (&layer.weight, &layer.bias)))
     }
 }
 

@@ -16,14 +16,38 @@ pub use mlp::Mlp;
 
 use crate::Cast;
 use crate::formats::{Mac, QAffineFormats};
+use crate::seeds::derive;
 use crate::train::formats::{FormatsConfig, LayerFormats};
 use crate::train::run::Classifier;
 use crate::train::{Result, TrainError};
-use lowp_tensor::Device;
+use lowp_tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// Offset of the layer indices in the per-call seed derivation.
 const SEED_LAYER_STRIDE: u64 = 0x4c41_5945_0000_0000;
+
+/// The seed of quantized layer (or call) `index` in a forward pass with seed `seed`:
+/// `derive(seed, SEED_LAYER_STRIDE + index)`.
+fn layer_seed(seed: u64, index: u64) -> u64 {
+    derive(seed, SEED_LAYER_STRIDE + index)
+}
+
+/// The named parameters of a stack of layers given as `(weight, bias)`: `"{i}.weight"` and
+/// `"{i}.bias"` of layer `i`, in order.
+fn stacked_parameters<'a>(
+    layers: impl IntoIterator<Item = (&'a Tensor, &'a Tensor)>,
+) -> Vec<(String, Tensor)> {
+    layers
+        .into_iter()
+        .enumerate()
+        .flat_map(|(index, (weight, bias))| {
+            [
+                (format!("{index}.weight"), weight.clone()),
+                (format!("{index}.bias"), bias.clone()),
+            ]
+        })
+        .collect()
+}
 
 /// Which model to build.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
