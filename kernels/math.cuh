@@ -207,49 +207,11 @@ __device__ __forceinline__ u32 round_wide(vec2<u32> x0, i32 f_) {
 
 // ---- correctly rounded basic operations ---------------------------------------------------------
 
-__device__ __forceinline__ f32 math_fma(f32 a, f32 bv, f32 c) {
-    const auto ab = b(a);
-    const auto bb = b(bv);
-    const auto cb = b(c);
-    const auto aa = ab & ABS;
-    const auto ba = bb & ABS;
-    const auto ca = cb & ABS;
-    if (aa > INF) {
-        return quiet(a);
-    }
-    if (ba > INF) {
-        return quiet(bv);
-    }
-    if (ca > INF) {
-        return quiet(c);
-    }
-    const auto product_sign = (ab ^ bb) & SIGN;
+// p * 2^p_exp (p's leading bit at bit 62, sign product_sign) + c for finite nonzero c, rounded
+// once: the tail of fma_bits (and of an addition, p a significand shifted left by 39).
+__device__ __forceinline__ u32 fma_sum(vec2<u32> p, i32 p_exp, u32 product_sign, u32 cb) {
     const auto c_sign = cb & SIGN;
-    if (aa == INF || ba == INF) {
-        if (aa == 0u || ba == 0u || (ca == INF && c_sign != product_sign)) {
-            return f(DEFAULT_NAN);
-        }
-        return f(product_sign | INF);
-    }
-    if (ca == INF) {
-        return c;
-    }
-    if (aa == 0u || ba == 0u) {
-        if (ca == 0u) {
-            return f(select(0u, c_sign, product_sign == c_sign));
-        }
-        return c;
-    }
-    const auto ua = unpack(aa);
-    const auto ub = unpack(ba);
-    const auto p0 = mul_hi_lo(ua.m, ub.m);
-    const auto p_shift = select(16u, 15u, p0.x >= 0x8000u);
-    const auto p = w_shl(p0, p_shift);
-    const auto p_exp = ua.e + ub.e - 46 - i32(p_shift);
-    if (ca == 0u) {
-        return f(product_sign | round_wide(p, p_exp));
-    }
-    const auto uc = unpack(ca);
+    const auto uc = unpack(cb & ABS);
     const auto q = vec2<u32>(uc.m << 7u, 0u);
     const auto q_exp = uc.e - 23 - 39;
     const auto p_bigger = p_exp > q_exp || (p_exp == q_exp && !w_less(p, q));
@@ -275,9 +237,57 @@ __device__ __forceinline__ f32 math_fma(f32 a, f32 bv, f32 c) {
         sum = w_sub(big, small);
     }
     if (sum.x == 0u && sum.y == 0u) {
-        return 0.0f;
+        return 0u;
     }
-    return f(big_sign | round_wide(sum, big_exp));
+    return big_sign | round_wide(sum, big_exp);
+}
+
+// math_fma on bit patterns (the GEMM's form: no operand passes through a float register).
+__device__ __forceinline__ u32 fma_bits(u32 ab, u32 bb, u32 cb) {
+    const auto aa = ab & ABS;
+    const auto ba = bb & ABS;
+    const auto ca = cb & ABS;
+    if (aa > INF) {
+        return ab | QUIET;
+    }
+    if (ba > INF) {
+        return bb | QUIET;
+    }
+    if (ca > INF) {
+        return cb | QUIET;
+    }
+    const auto product_sign = (ab ^ bb) & SIGN;
+    const auto c_sign = cb & SIGN;
+    if (aa == INF || ba == INF) {
+        if (aa == 0u || ba == 0u || (ca == INF && c_sign != product_sign)) {
+            return DEFAULT_NAN;
+        }
+        return product_sign | INF;
+    }
+    if (ca == INF) {
+        return cb;
+    }
+    if (aa == 0u || ba == 0u) {
+        if (ca == 0u) {
+            return select(0u, c_sign, product_sign == c_sign);
+        }
+        return cb;
+    }
+    const auto ua = unpack(aa);
+    const auto ub = unpack(ba);
+    const auto p0 = mul_hi_lo(ua.m, ub.m);
+    const auto p_shift = select(16u, 15u, p0.x >= 0x8000u);
+    const auto p = w_shl(p0, p_shift);
+    const auto p_exp = ua.e + ub.e - 46 - i32(p_shift);
+    if (ca == 0u) {
+        return product_sign | round_wide(p, p_exp);
+    }
+    return fma_sum(p, p_exp, product_sign, cb);
+}
+
+// a * b + c rounded once (math.rs fma).
+__device__ __forceinline__ f32 math_fma(f32 a, f32 bv, f32 c) {
+    return f(fma_bits(b(a), b(bv), b(c)));
 }
 
 __device__ __forceinline__ f32 math_div(f32 a, f32 bv) {

@@ -1,8 +1,8 @@
 // lowp quantized GEMM (SEMANTICS.md §9): C[b] = A[b] · B[b], every step rounded exactly as
 // lowp_formats::gemm::reference does. Prepended with common.wgsl and math.wgsl.
 //
-// Binary32 arithmetic: the fused multiply-add of FMA mode goes through gemm_fma, a line-for-line
-// port of lowp-formats' portable exactly rounded fma (math.rs) in u32 operations. A product, sum
+// Binary32 arithmetic: the fused multiply-add of FMA mode goes through gemm_fma, math.wgsl's
+// fma_bits: lowp-formats' portable exactly rounded fma (math.rs) in u32 operations. A product, sum
 // or difference takes the GPU's own operation where both operands and the result are normal
 // (WGSL rounds f32 +, - and * correctly; math.wgsl's fadd/fmul carry the contraction barrier),
 // and the integer routine otherwise, so no driver's subnormal flushing, NaN handling or
@@ -66,89 +66,11 @@ struct GemmParams {
 var<workgroup> tile_a: array<u32, 256>;
 var<workgroup> tile_b: array<u32, 256>;
 
-// ---- math.rs fma on bit patterns (the 64-bit integer helpers w_*, unpack and round_wide come from
-// math.wgsl, which the module prepends) ----------------------------------------------------------
+// ---- binary32 arithmetic (see the header) ------------------------------------------------------
 
-// p * 2^p_exp (p's leading bit at bit 62, sign product_sign) + c for finite nonzero c, rounded
-// once: the tail of math.rs `fma`.
-fn gemm_sum(p: vec2<u32>, p_exp: i32, product_sign: u32, c: u32) -> u32 {
-    let ca = c & MAGNITUDE_MASK;
-    let c_sign = c & SIGN_BIT;
-    let uc = unpack(ca);
-    let q = vec2<u32>(uc.m << 7u, 0u);
-    let q_exp = uc.e - 23 - 39;
-    let p_bigger = p_exp > q_exp || (p_exp == q_exp && !w_less(p, q));
-    var big = q;
-    var big_exp = q_exp;
-    var big_sign = c_sign;
-    var small = p;
-    var small_exp = p_exp;
-    var small_sign = product_sign;
-    if (p_bigger) {
-        big = p;
-        big_exp = p_exp;
-        big_sign = product_sign;
-        small = q;
-        small_exp = q_exp;
-        small_sign = c_sign;
-    }
-    let shifted = w_shr_sticky(small, u32(big_exp - small_exp));
-    var sum: vec2<u32>;
-    if (big_sign == small_sign) {
-        sum = w_add(big, shifted);
-    } else {
-        sum = w_sub(big, shifted);
-    }
-    if (sum.x == 0u && sum.y == 0u) {
-        return 0u;
-    }
-    return big_sign | round_wide(sum, big_exp);
-}
-
-// a * b + c with one rounding to nearest even (math.rs `fma`), on bit patterns.
+// a * b + c with one rounding to nearest even: math.wgsl's fma_bits.
 fn gemm_fma(a: u32, b: u32, c: u32) -> u32 {
-    let aa = a & MAGNITUDE_MASK;
-    let ba = b & MAGNITUDE_MASK;
-    let ca = c & MAGNITUDE_MASK;
-    if (aa > INF_BITS) {
-        return a | QUIET_BIT;
-    }
-    if (ba > INF_BITS) {
-        return b | QUIET_BIT;
-    }
-    if (ca > INF_BITS) {
-        return c | QUIET_BIT;
-    }
-    let product_sign = (a ^ b) & SIGN_BIT;
-    let c_sign = c & SIGN_BIT;
-    if (aa == INF_BITS || ba == INF_BITS) {
-        if (aa == 0u || ba == 0u || (ca == INF_BITS && c_sign != product_sign)) {
-            return QNAN_BITS;
-        }
-        return product_sign | INF_BITS;
-    }
-    if (ca == INF_BITS) {
-        return c;
-    }
-    if (aa == 0u || ba == 0u) {
-        if (ca == 0u) {
-            return select(0u, c_sign, product_sign == c_sign);
-        }
-        return c;
-    }
-    let ua = unpack(aa);
-    let ub = unpack(ba);
-    let p0 = mul_hi_lo(ua.m, ub.m);
-    var p_shift = 16u;
-    if (p0.x >= 0x8000u) {
-        p_shift = 15u;
-    }
-    let p = w_shl(p0, p_shift);
-    let p_exp = ua.e + ub.e - 46 - i32(p_shift);
-    if (ca == 0u) {
-        return product_sign | round_wide(p, p_exp);
-    }
-    return gemm_sum(p, p_exp, product_sign, c);
+    return fma_bits(a, b, c);
 }
 
 // x * y: the GPU's product for normal operands and product; a zero times a finite value is the
@@ -218,7 +140,7 @@ fn gemm_add_integer(a: u32, c: u32) -> u32 {
         return a;
     }
     let ua = unpack(aa);
-    return gemm_sum(vec2<u32>(ua.m << 7u, 0u), ua.e - 62, a_sign, c);
+    return fma_sum(vec2<u32>(ua.m << 7u, 0u), ua.e - 62, a_sign, c);
 }
 
 fn gemm_sub(a: u32, b: u32) -> u32 {

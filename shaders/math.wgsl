@@ -208,49 +208,11 @@ fn round_wide(x0: vec2<u32>, f_: i32) -> u32 {
 
 // ---- correctly rounded basic operations ---------------------------------------------------------
 
-fn math_fma(a: f32, bv: f32, c: f32) -> f32 {
-    let ab = b(a);
-    let bb = b(bv);
-    let cb = b(c);
-    let aa = ab & ABS;
-    let ba = bb & ABS;
-    let ca = cb & ABS;
-    if (aa > INF) {
-        return quiet(a);
-    }
-    if (ba > INF) {
-        return quiet(bv);
-    }
-    if (ca > INF) {
-        return quiet(c);
-    }
-    let product_sign = (ab ^ bb) & SIGN;
+// p * 2^p_exp (p's leading bit at bit 62, sign product_sign) + c for finite nonzero c, rounded
+// once: the tail of fma_bits (and of an addition, p a significand shifted left by 39).
+fn fma_sum(p: vec2<u32>, p_exp: i32, product_sign: u32, cb: u32) -> u32 {
     let c_sign = cb & SIGN;
-    if (aa == INF || ba == INF) {
-        if (aa == 0u || ba == 0u || (ca == INF && c_sign != product_sign)) {
-            return f(DEFAULT_NAN);
-        }
-        return f(product_sign | INF);
-    }
-    if (ca == INF) {
-        return c;
-    }
-    if (aa == 0u || ba == 0u) {
-        if (ca == 0u) {
-            return f(select(0u, c_sign, product_sign == c_sign));
-        }
-        return c;
-    }
-    let ua = unpack(aa);
-    let ub = unpack(ba);
-    let p0 = mul_hi_lo(ua.m, ub.m);
-    let p_shift = select(16u, 15u, p0.x >= 0x8000u);
-    let p = w_shl(p0, p_shift);
-    let p_exp = ua.e + ub.e - 46 - i32(p_shift);
-    if (ca == 0u) {
-        return f(product_sign | round_wide(p, p_exp));
-    }
-    let uc = unpack(ca);
+    let uc = unpack(cb & ABS);
     let q = vec2<u32>(uc.m << 7u, 0u);
     let q_exp = uc.e - 23 - 39;
     let p_bigger = p_exp > q_exp || (p_exp == q_exp && !w_less(p, q));
@@ -276,9 +238,57 @@ fn math_fma(a: f32, bv: f32, c: f32) -> f32 {
         sum = w_sub(big, small);
     }
     if (sum.x == 0u && sum.y == 0u) {
-        return 0.0;
+        return 0u;
     }
-    return f(big_sign | round_wide(sum, big_exp));
+    return big_sign | round_wide(sum, big_exp);
+}
+
+// math_fma on bit patterns (the GEMM's form: no operand passes through a float register).
+fn fma_bits(ab: u32, bb: u32, cb: u32) -> u32 {
+    let aa = ab & ABS;
+    let ba = bb & ABS;
+    let ca = cb & ABS;
+    if (aa > INF) {
+        return ab | QUIET;
+    }
+    if (ba > INF) {
+        return bb | QUIET;
+    }
+    if (ca > INF) {
+        return cb | QUIET;
+    }
+    let product_sign = (ab ^ bb) & SIGN;
+    let c_sign = cb & SIGN;
+    if (aa == INF || ba == INF) {
+        if (aa == 0u || ba == 0u || (ca == INF && c_sign != product_sign)) {
+            return DEFAULT_NAN;
+        }
+        return product_sign | INF;
+    }
+    if (ca == INF) {
+        return cb;
+    }
+    if (aa == 0u || ba == 0u) {
+        if (ca == 0u) {
+            return select(0u, c_sign, product_sign == c_sign);
+        }
+        return cb;
+    }
+    let ua = unpack(aa);
+    let ub = unpack(ba);
+    let p0 = mul_hi_lo(ua.m, ub.m);
+    let p_shift = select(16u, 15u, p0.x >= 0x8000u);
+    let p = w_shl(p0, p_shift);
+    let p_exp = ua.e + ub.e - 46 - i32(p_shift);
+    if (ca == 0u) {
+        return product_sign | round_wide(p, p_exp);
+    }
+    return fma_sum(p, p_exp, product_sign, cb);
+}
+
+// a * b + c rounded once (math.rs fma).
+fn math_fma(a: f32, bv: f32, c: f32) -> f32 {
+    return f(fma_bits(b(a), b(bv), b(c)));
 }
 
 fn math_div(a: f32, bv: f32) -> f32 {

@@ -329,34 +329,39 @@ fn round_wide(x: (u32, u32), f: i32) -> u32 {
 /// Zero results: an exact zero sum is `+0` unless both the product and `c` are `-0`; a nonzero
 /// sum that rounds to zero keeps its sign.
 pub fn fma(a: f32, b: f32, c: f32) -> f32 {
-    let (ab, bb, cb) = (a.to_bits(), b.to_bits(), c.to_bits());
+    f32::from_bits(fma_bits(a.to_bits(), b.to_bits(), c.to_bits()))
+}
+
+/// [`fma`] on binary32 bit patterns: the form the GPU GEMMs use, where no operand passes
+/// through a float register (a driver's NaN or subnormal handling cannot touch it).
+pub fn fma_bits(ab: u32, bb: u32, cb: u32) -> u32 {
     let (aa, ba, ca) = (ab & ABS, bb & ABS, cb & ABS);
     if aa > INF {
-        return quiet(a);
+        return ab | QUIET;
     }
     if ba > INF {
-        return quiet(b);
+        return bb | QUIET;
     }
     if ca > INF {
-        return quiet(c);
+        return cb | QUIET;
     }
     let product_sign = (ab ^ bb) & SIGN;
     let c_sign = cb & SIGN;
     if aa == INF || ba == INF {
         if aa == 0 || ba == 0 || (ca == INF && c_sign != product_sign) {
-            return f32::from_bits(DEFAULT_NAN);
+            return DEFAULT_NAN;
         }
-        return f32::from_bits(product_sign | INF);
+        return product_sign | INF;
     }
     if ca == INF {
-        return c;
+        return cb;
     }
     if aa == 0 || ba == 0 {
         // The product is an exact zero.
         if ca == 0 {
-            return f32::from_bits(if product_sign == c_sign { c_sign } else { 0 });
+            return if product_sign == c_sign { c_sign } else { 0 };
         }
-        return c;
+        return cb;
     }
     let (ma, ea) = unpack(aa);
     let (mb, eb) = unpack(ba);
@@ -367,9 +372,17 @@ pub fn fma(a: f32, b: f32, c: f32) -> f32 {
     let p_exp = ea + eb - 46 - p_shift as i32;
     if ca == 0 {
         // a*b + 0: the rounded product, sign of the product even if it underflows to zero.
-        return f32::from_bits(product_sign | round_wide(p, p_exp));
+        return product_sign | round_wide(p, p_exp);
     }
-    let (mc, ec) = unpack(ca);
+    fma_sum(p, p_exp, product_sign, cb)
+}
+
+/// `p · 2^p_exp + c` rounded once, for `p` with its leading bit at bit 62 and sign
+/// `product_sign`, and `c` finite and nonzero: the tail of [`fma_bits`] (and of an addition,
+/// with `p` a significand shifted left by 39).
+fn fma_sum(p: (u32, u32), p_exp: i32, product_sign: u32, cb: u32) -> u32 {
+    let c_sign = cb & SIGN;
+    let (mc, ec) = unpack(cb & ABS);
     let q = (mc << 7, 0u32); // mc << 39: leading bit at 62
     let q_exp = ec - 23 - 39;
     let p_bigger = p_exp > q_exp || (p_exp == q_exp && !w_less(p, q));
@@ -385,9 +398,9 @@ pub fn fma(a: f32, b: f32, c: f32) -> f32 {
         w_sub(big, small)
     };
     if sum.0 == 0 && sum.1 == 0 {
-        return 0.0;
+        return 0;
     }
-    f32::from_bits(big_sign | round_wide(sum, big_exp))
+    big_sign | round_wide(sum, big_exp)
 }
 
 /// Correctly rounded division `a / b` (round to nearest even) by restoring long division of
