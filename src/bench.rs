@@ -10,14 +10,16 @@
 //! The CUDA rows (module `cuda`, `--features cuda`) synchronise the device instead.
 
 use crate::backend::{Backend, CpuBackend};
-use crate::formats::{Format, Quantizer, Rounding};
+use crate::formats::{BinaryOp, Format, Quantizer, Rounding};
 use serde::Serialize;
 use std::time::Instant;
 
 /// One measured configuration (one JSON row of `lowp bench --json`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BenchRow {
-    /// The operation (`quantize`, or `copy` for the CUDA device-to-device copy).
+    /// The operation: `quantize`; `add`, the element-wise `x + x` with its output rounded to the
+    /// format (an element-wise operation and its output quantizer in one pass); or `copy`, the
+    /// CUDA device-to-device copy.
     pub op: &'static str,
     /// The backend's name.
     pub backend: String,
@@ -37,6 +39,22 @@ pub struct BenchRow {
 /// The formats of the quantize bench: e4m3, bf16, fp16, binary8 P=3 and fixed(8,4).
 pub const QUANTIZE_BENCH_FORMATS: [&str; 5] =
     ["e4m3", "bf16", "fp16", "binary8(p=3)", "fixed(wl=8,fl=4)"];
+
+/// The format of the `add` rows: element-wise `x + x` rounded to it, nearest and stochastic.
+pub const ADD_BENCH_FORMAT: &str = "e4m3";
+
+/// The output quantizers of the `add` rows: [`ADD_BENCH_FORMAT`] with round to nearest and with
+/// stochastic rounding (the format's default bits).
+pub fn add_bench_quantizers() -> crate::formats::Result<Vec<Quantizer>> {
+    let format: Format = ADD_BENCH_FORMAT.parse()?;
+    [
+        Rounding::Nearest,
+        Rounding::stochastic(format.default_stochastic_bits())?,
+    ]
+    .into_iter()
+    .map(|rounding| Quantizer::new(format, rounding, 1))
+    .collect()
+}
 
 /// Deterministic benchmark input: `n` values spread over many binades (xorshift, fixed seed),
 /// normal-distributed-looking magnitudes between 2^-20 and 2^20 with both signs.
@@ -118,7 +136,8 @@ fn cpu_thread_counts() -> Vec<usize> {
 }
 
 /// The quantize rows of `backend`: every format of [`QUANTIZE_BENCH_FORMATS`] with nearest and
-/// stochastic rounding (the format's default bits), over `n` elements. `threads` is only reported
+/// stochastic rounding (the format's default bits), over `n` elements, then the two `add` rows
+/// ([`add_bench_quantizers`]). `threads` is only reported
 /// in the rows' `threads` field: the CPU backend's thread count, or `0` (not applicable) for a
 /// device backend. Each row's `backend` is `backend.name()`; see [`time_quantize`] for what is
 /// timed.
@@ -157,6 +176,21 @@ fn quantize_rows_with<B: Backend>(
                 ns_per_element,
             });
         }
+    }
+    let shape = [n];
+    for quantizer in add_bench_quantizers()? {
+        let best = best_time(backend, 5, waits_by_download(backend), || {
+            backend.binary(BinaryOp::Add, &input, &input, &shape, Some(&quantizer))
+        })?;
+        rows.push(BenchRow {
+            op: "add",
+            backend: backend.name().to_string(),
+            format: ADD_BENCH_FORMAT.to_string(),
+            rounding: quantizer.rounding().name().to_string(),
+            threads,
+            n,
+            ns_per_element: best * 1e9 / n.max(1) as f64,
+        });
     }
     Ok(rows)
 }
@@ -495,11 +529,11 @@ pub fn qgemm_rows(sizes: &[usize]) -> crate::backend::Result<Vec<QgemmRow>> {
 #[cfg(feature = "cuda")]
 pub mod cuda {
     use super::{
-        BenchRow, QGEMM_BENCH_CONFIGS, QUANTIZE_BENCH_FORMATS, QgemmRow, bench_input,
-        gemm_bench_input, qgemm_bench_spec,
+        ADD_BENCH_FORMAT, BenchRow, QGEMM_BENCH_CONFIGS, QUANTIZE_BENCH_FORMATS, QgemmRow,
+        add_bench_quantizers, bench_input, gemm_bench_input, qgemm_bench_spec,
     };
     use crate::backend::{Backend, Result};
-    use crate::formats::{Format, Quantizer, Rounding};
+    use crate::formats::{BinaryOp, Format, Quantizer, Rounding};
     use lowp_cuda::{CublasAcceleration, CudaBackend, FastMode};
     use std::time::Instant;
 
@@ -528,7 +562,8 @@ pub mod cuda {
     }
 
     /// The quantize rows (every format of [`QUANTIZE_BENCH_FORMATS`], nearest and stochastic, over
-    /// `n` elements; threads reported as 0) and one `copy` row: a device-to-device copy of the
+    /// `n` elements; threads reported as 0), the two `add` rows ([`add_bench_quantizers`]) and
+    /// one `copy` row: a device-to-device copy of the
     /// same `n` binary32 values (format `fp32`, rounding `none`), whose `ns_per_element` gives the
     /// memory bandwidth as `8 / ns_per_element` GB/s (4 bytes read and 4 written per element).
     pub fn quantize_rows(backend: &CudaBackend, n: usize) -> Result<Vec<BenchRow>> {
@@ -554,6 +589,15 @@ pub mod cuda {
                     best_time(backend, 10, || backend.quantize(&input, &[n], &quantizer))?;
                 rows.push(row(spec, rounding.name(), seconds));
             }
+        }
+        for quantizer in add_bench_quantizers()? {
+            let seconds = best_time(backend, 10, || {
+                backend.binary(BinaryOp::Add, &input, &input, &[n], Some(&quantizer))
+            })?;
+            rows.push(BenchRow {
+                op: "add",
+                ..row(ADD_BENCH_FORMAT, quantizer.rounding().name(), seconds)
+            });
         }
         let seconds = best_time(backend, 10, || backend.copy(&input))?;
         rows.push(BenchRow {

@@ -266,7 +266,7 @@ fn bench_on_wgpu_prints_wgpu_rows() {
         assert_eq!(row["threads"], 0, "{row}");
         *ops.entry(row["op"].as_str().unwrap().to_string())
             .or_default() += 1;
-        if row["op"] == "quantize" {
+        if row["op"] == "quantize" || row["op"] == "add" {
             assert_eq!(row["n"], 1024);
             assert!(row["ns_per_element"].as_f64().unwrap() > 0.0);
         } else {
@@ -277,10 +277,15 @@ fn bench_on_wgpu_prints_wgpu_rows() {
             assert!(row["ns_per_mac"].as_f64().unwrap() > 0.0);
         }
     }
-    // Five formats times two roundings; five qgemm configurations, no CPU matmul_f32 reference.
+    // Five formats times two roundings, e4m3 additions rounded to nearest and stochastically;
+    // five qgemm configurations, no CPU matmul_f32 reference.
     assert_eq!(
         ops.into_iter().collect::<Vec<_>>(),
-        [("qgemm".to_string(), 5), ("quantize".to_string(), 10)]
+        [
+            ("add".to_string(), 2),
+            ("qgemm".to_string(), 5),
+            ("quantize".to_string(), 10)
+        ]
     );
 
     let table = success(&lowp([
@@ -385,6 +390,7 @@ fn bench_on_cuda_prints_cuda_rows_and_a_copy_row() {
     assert_eq!(
         ops.into_iter().collect::<Vec<_>>(),
         [
+            ("add".to_string(), 2),
             ("copy".to_string(), 1),
             ("qgemm".to_string(), 5),
             ("quantize".to_string(), 10)

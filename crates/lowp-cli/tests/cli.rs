@@ -546,7 +546,7 @@ fn bench_prints_a_table_or_json_rows() {
         assert_eq!(row["backend"], "cpu");
         assert!(row["threads"].as_u64().unwrap() >= 1);
         ops.insert(row["op"].as_str().unwrap().to_string());
-        if row["op"] == "quantize" {
+        if row["op"] == "quantize" || row["op"] == "add" {
             assert_eq!(row["n"], 256);
             assert!(row["format"].is_string() && row["rounding"].is_string());
             assert!(row["ns_per_element"].as_f64().unwrap() > 0.0);
@@ -560,7 +560,7 @@ fn bench_prints_a_table_or_json_rows() {
     }
     assert_eq!(
         ops.into_iter().collect::<Vec<_>>(),
-        ["matmul_f32", "qgemm", "quantize"]
+        ["add", "matmul_f32", "qgemm", "quantize"]
     );
     let only = success(&lowp([
         "bench",
