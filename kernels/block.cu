@@ -5,8 +5,7 @@
 //    like their values, so an integer atomicMax finds it). Threads whose element lies in the
 //    block of their thread block's first element reduce in shared memory first, so a tensor that
 //    is one block (dim = -1) costs one global atomic per thread block.
-// 2. `block_apply`: every element rounded with its block's shared exponent, one thread per
-//    Philox block of four elements (as quantize.cu).
+// 2. `block_apply`: every element rounded with its block's shared exponent.
 //
 // Element j of a chunk lies in block `block_of(params.blocks, j)`, the chunk-local form of
 // `(i / inner) % extent` for the flat index i (block.rs `block_layout`): elements before
@@ -85,21 +84,15 @@ extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) block_max(const Blo
     }
 }
 
-// One thread per Philox block of four elements (as quantize.cu).
 extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) block_apply(const BlockParams params, const u32* __restrict__ source_values, const u32* __restrict__ block_max_bits, u32* __restrict__ result_values) {
     const vec3<u32> id = global_invocation_id();
     const auto d = params.dispatch;
-    const auto g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    const auto j = local_index(id, d);
+    if (j >= d.count) {
         return;
     }
     const auto q = params.quantizer;
-    const auto words = quantizer_block_words(q, d, g);
-    for (auto k = 0u; k < 4u; k++) {
-        const auto j = block_element(d, g, k);
-        if (j < d.count) {
-            const auto max_magnitude = block_max_bits[block_of(params.blocks, j)];
-            result_values[j] = block_quantize_element(q.block_wl, source_values[j], max_magnitude, q.mode, q.bits, word_of(words, k));
-        }
-    }
+    const auto max_magnitude = block_max_bits[block_of(params.blocks, j)];
+    const auto word = quantizer_word(q, global_index(d, j));
+    result_values[j] = block_quantize_element(q.block_wl, source_values[j], max_magnitude, q.mode, q.bits, word);
 }

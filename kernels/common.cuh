@@ -184,23 +184,6 @@ __device__ __forceinline__ vec2<u32> chunk_block(Dispatch d, u32 g) {
     return vec2<u32>(lo, (d.base_hi >> 2u) + select(0u, 1u, lo < g));
 }
 
-// Whether the chunk's Philox block g lies wholly past the chunk (an idle invocation).
-__device__ __forceinline__ bool block_past_chunk(Dispatch d, u32 g) {
-    return g * 4u >= (d.base_lo & 3u) + d.count;
-}
-
-// The chunk-local index of element k (0 to 3) of the chunk's Philox block g, or d.count when
-// that element lies outside the chunk (before it, when the chunk starts at element base & 3 of
-// its first block, or after it).
-__device__ __forceinline__ u32 block_element(Dispatch d, u32 g, u32 k) {
-    const auto lead = d.base_lo & 3u;
-    const auto position = g * 4u + k;
-    if (position < lead || position - lead >= d.count) {
-        return d.count;
-    }
-    return position - lead;
-}
-
 // ---- rounding.rs ----------------------------------------------------------------------------------
 
 // `x >> n` that is 0 for n >= 32 (WGSL takes oversized shift amounts modulo 32).
@@ -671,13 +654,19 @@ __device__ __forceinline__ u32 word_of(vec4<u32> words, u32 k) {
     }
 }
 
-// Quantizer::word for the four elements of the chunk's Philox block g (chunk_block): the
-// block's words in order, zeros for deterministic modes.
-__device__ __forceinline__ vec4<u32> quantizer_block_words(Quantizer q, Dispatch d, u32 g) {
+// The random word of element `index` (lo, hi) of an element-wise quantize: word index & 3 of
+// block index >> 2.
+__device__ __forceinline__ u32 elementwise_word(u32 seed_lo, u32 seed_hi, vec2<u32> index) {
+    const auto block = vec2<u32>((index.x >> 2u) | (index.y << 30u), index.y >> 2u);
+    return word_of(elementwise_block_words(seed_lo, seed_hi, block), index.x & 3u);
+}
+
+// Quantizer::word: the element's random word, 0 for deterministic modes.
+__device__ __forceinline__ u32 quantizer_word(Quantizer q, vec2<u32> index) {
     if (q.mode == MODE_STOCHASTIC) {
-        return elementwise_block_words(q.seed_lo, q.seed_hi, chunk_block(d, g));
+        return elementwise_word(q.seed_lo, q.seed_hi, index);
     }
-    return vec4<u32>(0u);
+    return 0u;
 }
 
 // ---- quantizer.rs ---------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 // lowp element-wise operations (UnaryOp / BinaryOp::apply of lowp-formats ops.rs) and select,
-// then the output quantizer with element i drawing word i (as quantize.cu: one thread per Philox
-// block of four elements, so stochastic rounding runs Philox once per four elements). Compiled
-// after common.cuh and math.cuh; a port of shaders/ops.wgsl. Block-format quantizers are applied
+// then the output quantizer with element i drawing word i (as quantize.cu). Compiled after
+// common.cuh and math.cuh; a port of shaders/ops.wgsl. Block-format quantizers are applied
 // afterwards by the block kernels (`apply_quantizer` = 0 here). The scalar helpers (exact_add,
 // max_min ...) are in math.cuh.
 //
@@ -117,65 +116,44 @@ __device__ __forceinline__ u32 binary_op(u32 op, u32 x, u32 y) {
     }
 }
 
-// The random words of the output quantizer for the chunk's Philox block g (zeros when none
-// applies here or it rounds deterministically).
-__device__ __forceinline__ vec4<u32> output_words(const OpsParams& params, u32 g) {
-    if (params.apply_quantizer == 0u) {
-        return vec4<u32>(0u);
-    }
-    return quantizer_block_words(params.quantizer, params.dispatch, g);
-}
-
-// The output quantizer (when one applies here) with random word `word`.
-__device__ __forceinline__ u32 finish(const OpsParams& params, u32 value, u32 word) {
+// The output quantizer of chunk-local element j (when one applies here).
+__device__ __forceinline__ u32 finish(const OpsParams& params, u32 j, u32 value) {
     if (params.apply_quantizer == 0u) {
         return value;
     }
-    return quantize_bits(params.quantizer, value, word);
+    const auto q = params.quantizer;
+    const auto word = quantizer_word(q, global_index(params.dispatch, j));
+    return quantize_bits(q, value, word);
 }
 
 extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) unary(const OpsParams params, const u32* a_values, const u32* b_values, const u32* c_values, u32* __restrict__ result_values) {
     const vec3<u32> id = global_invocation_id();
     const auto d = params.dispatch;
-    const auto g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    const auto j = local_index(id, d);
+    if (j >= d.count) {
         return;
     }
-    const auto words = output_words(params, g);
-    for (auto k = 0u; k < 4u; k++) {
-        const auto j = block_element(d, g, k);
-        if (j < d.count) {
-            result_values[j] = finish(params, unary_op(params.op, a_values[j]), word_of(words, k));
-        }
-    }
+    result_values[j] = finish(params, j, unary_op(params.op, a_values[j]));
 }
 
 extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) binary(const OpsParams params, const u32* a_values, const u32* b_values, const u32* c_values, u32* __restrict__ result_values) {
     const vec3<u32> id = global_invocation_id();
     const auto d = params.dispatch;
-    const auto g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    const auto j = local_index(id, d);
+    if (j >= d.count) {
         return;
     }
-    const auto words = output_words(params, g);
-    for (auto k = 0u; k < 4u; k++) {
-        const auto j = block_element(d, g, k);
-        if (j < d.count) {
-            result_values[j] = finish(params, binary_op(params.op, b_values[j], c_values[j]), word_of(words, k));
-        }
-    }
+    result_values[j] = finish(params, j, binary_op(params.op, b_values[j], c_values[j]));
 }
 
 // select(condition, x, y): x where condition != 0.0 (either zero is false, NaN is true), else y.
 extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) select_values(const OpsParams params, const u32* a_values, const u32* b_values, const u32* c_values, u32* __restrict__ result_values) {
     const vec3<u32> id = global_invocation_id();
     const auto d = params.dispatch;
-    const auto g = local_index(id, d);
-    for (auto k = 0u; k < 4u; k++) {
-        const auto j = block_element(d, g, k);
-        if (j < d.count) {
-            const auto condition = (a_values[j] & ABS) != 0u;
-            result_values[j] = select(c_values[j], b_values[j], condition);
-        }
+    const auto j = local_index(id, d);
+    if (j >= d.count) {
+        return;
     }
+    const auto condition = (a_values[j] & ABS) != 0u;
+    result_values[j] = select(c_values[j], b_values[j], condition);
 }

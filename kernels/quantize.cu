@@ -18,13 +18,19 @@ extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) quantize(const Quan
     const vec3<u32> id = global_invocation_id();
     const auto d = params.dispatch;
     const auto g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    // Elements of the first block before the chunk, then the block's first position.
+    const auto lead = d.base_lo & 3u;
+    const auto first = g * 4u;
+    if (first >= lead + d.count) {
         return;
     }
     const auto q = params.quantizer;
-    const auto words = quantizer_block_words(q, d, g);
+    auto words = vec4<u32>(0u);
+    if (q.mode == MODE_STOCHASTIC) {
+        words = elementwise_block_words(q.seed_lo, q.seed_hi, chunk_block(d, g));
+    }
     const auto aligned = ((reinterpret_cast<u64>(source_values) | reinterpret_cast<u64>(result_values)) & 15u) == 0u;
-    if ((d.base_lo & 3u) == 0u && g * 4u + 4u <= d.count && aligned) {
+    if (lead == 0u && first + 4u <= d.count && aligned) {
         const auto x = reinterpret_cast<const uint4*>(source_values)[g];
         uint4 y;
         y.x = quantize_bits(q, x.x, words.x);
@@ -35,8 +41,9 @@ extern "C" __global__ void __launch_bounds__(WORKGROUP_SIZE) quantize(const Quan
         return;
     }
     for (auto k = 0u; k < 4u; k++) {
-        const auto j = block_element(d, g, k);
-        if (j < d.count) {
+        const auto position = first + k;
+        if (position >= lead && position - lead < d.count) {
+            const auto j = position - lead;
             result_values[j] = quantize_bits(q, source_values[j], word_of(words, k));
         }
     }

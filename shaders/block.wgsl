@@ -5,8 +5,7 @@
 //    like their values, so an integer atomicMax finds it). Invocations whose element lies in the
 //    block of their workgroup's first element reduce in workgroup memory first, so a tensor that is
 //    one block (dim = -1) costs one global atomic per workgroup.
-// 2. `block_apply`: every element rounded with its block's shared exponent, one invocation per
-//    Philox block of four elements (as quantize.wgsl).
+// 2. `block_apply`: every element rounded with its block's shared exponent.
 //
 // Element j of a chunk lies in block `block_of(params.blocks, j)`, the chunk-local form of
 // `(i / inner) % extent` for the flat index i (block.rs `block_layout`): elements before
@@ -93,21 +92,15 @@ fn block_max(
     }
 }
 
-// One invocation per Philox block of four elements (as quantize.wgsl).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn block_apply(@builtin(global_invocation_id) id: vec3<u32>) {
     let d = params.dispatch;
-    let g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    let j = local_index(id, d);
+    if (j >= d.count) {
         return;
     }
     let q = params.quantizer;
-    let words = quantizer_block_words(q, d, g);
-    for (var k = 0u; k < 4u; k++) {
-        let j = block_element(d, g, k);
-        if (j < d.count) {
-            let max_magnitude = atomicLoad(&block_max_bits[block_of(params.blocks, j)]);
-            result_values[j] = block_quantize_element(q.block_wl, source_values[j], max_magnitude, q.mode, q.bits, word_of(words, k));
-        }
-    }
+    let max_magnitude = atomicLoad(&block_max_bits[block_of(params.blocks, j)]);
+    let word = quantizer_word(q, global_index(d, j));
+    result_values[j] = block_quantize_element(q.block_wl, source_values[j], max_magnitude, q.mode, q.bits, word);
 }

@@ -118,23 +118,6 @@ fn chunk_block(d: Dispatch, g: u32) -> vec2<u32> {
     return vec2<u32>(lo, (d.base_hi >> 2u) + select(0u, 1u, lo < g));
 }
 
-// Whether the chunk's Philox block g lies wholly past the chunk (an idle invocation).
-fn block_past_chunk(d: Dispatch, g: u32) -> bool {
-    return g * 4u >= (d.base_lo & 3u) + d.count;
-}
-
-// The chunk-local index of element k (0 to 3) of the chunk's Philox block g, or d.count when
-// that element lies outside the chunk (before it, when the chunk starts at element base & 3 of
-// its first block, or after it).
-fn block_element(d: Dispatch, g: u32, k: u32) -> u32 {
-    let lead = d.base_lo & 3u;
-    let position = g * 4u + k;
-    if (position < lead || position - lead >= d.count) {
-        return d.count;
-    }
-    return position - lead;
-}
-
 // ---- rounding.rs ----------------------------------------------------------------------------------
 
 // `x >> n` that is 0 for n >= 32 (WGSL takes oversized shift amounts modulo 32).
@@ -609,13 +592,19 @@ fn word_of(words: vec4<u32>, k: u32) -> u32 {
     }
 }
 
-// Quantizer::word for the four elements of the chunk's Philox block g (chunk_block): the
-// block's words in order, zeros for deterministic modes.
-fn quantizer_block_words(q: Quantizer, d: Dispatch, g: u32) -> vec4<u32> {
+// The random word of element `index` (lo, hi) of an element-wise quantize: word index & 3 of
+// block index >> 2.
+fn elementwise_word(seed_lo: u32, seed_hi: u32, index: vec2<u32>) -> u32 {
+    let block = vec2<u32>((index.x >> 2u) | (index.y << 30u), index.y >> 2u);
+    return word_of(elementwise_block_words(seed_lo, seed_hi, block), index.x & 3u);
+}
+
+// Quantizer::word: the element's random word, 0 for deterministic modes.
+fn quantizer_word(q: Quantizer, index: vec2<u32>) -> u32 {
     if (q.mode == MODE_STOCHASTIC) {
-        return elementwise_block_words(q.seed_lo, q.seed_hi, chunk_block(d, g));
+        return elementwise_word(q.seed_lo, q.seed_hi, index);
     }
-    return vec4<u32>(0u);
+    return 0u;
 }
 
 // ---- quantizer.rs ---------------------------------------------------------------------------------

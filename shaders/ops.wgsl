@@ -1,7 +1,6 @@
 // lowp element-wise operations (UnaryOp / BinaryOp::apply of lowp-formats ops.rs) and select,
-// then the output quantizer with element i drawing word i (as quantize.wgsl: one invocation per
-// Philox block of four elements, so stochastic rounding runs Philox once per four elements).
-// Prepended with common.wgsl and math.wgsl. Block-format quantizers are applied afterwards by the block
+// then the output quantizer with element i drawing word i (as quantize.wgsl). Prepended with
+// common.wgsl and math.wgsl. Block-format quantizers are applied afterwards by the block
 // pipelines (`apply_quantizer` = 0 here). The scalar helpers (exact_add, max_min ...) are in
 // math.wgsl.
 //
@@ -122,67 +121,46 @@ fn binary_op(op: u32, x: u32, y: u32) -> u32 {
     }
 }
 
-// The random words of the output quantizer for the chunk's Philox block g (zeros when none
-// applies here or it rounds deterministically).
-fn output_words(g: u32) -> vec4<u32> {
-    if (params.apply_quantizer == 0u) {
-        return vec4<u32>(0u);
-    }
-    return quantizer_block_words(params.quantizer, params.dispatch, g);
-}
-
-// The output quantizer (when one applies here) with random word `word`.
-fn finish(value: u32, word: u32) -> u32 {
+// The output quantizer of chunk-local element j (when one applies here).
+fn finish(j: u32, value: u32) -> u32 {
     if (params.apply_quantizer == 0u) {
         return value;
     }
-    return quantize_bits(params.quantizer, value, word);
+    let q = params.quantizer;
+    let word = quantizer_word(q, global_index(params.dispatch, j));
+    return quantize_bits(q, value, word);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn unary(@builtin(global_invocation_id) id: vec3<u32>) {
     math_opaque = params.opaque;
     let d = params.dispatch;
-    let g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    let j = local_index(id, d);
+    if (j >= d.count) {
         return;
     }
-    let words = output_words(g);
-    for (var k = 0u; k < 4u; k++) {
-        let j = block_element(d, g, k);
-        if (j < d.count) {
-            result_values[j] = finish(unary_op(params.op, a_values[j]), word_of(words, k));
-        }
-    }
+    result_values[j] = finish(j, unary_op(params.op, a_values[j]));
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn binary(@builtin(global_invocation_id) id: vec3<u32>) {
     math_opaque = params.opaque;
     let d = params.dispatch;
-    let g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    let j = local_index(id, d);
+    if (j >= d.count) {
         return;
     }
-    let words = output_words(g);
-    for (var k = 0u; k < 4u; k++) {
-        let j = block_element(d, g, k);
-        if (j < d.count) {
-            result_values[j] = finish(binary_op(params.op, b_values[j], c_values[j]), word_of(words, k));
-        }
-    }
+    result_values[j] = finish(j, binary_op(params.op, b_values[j], c_values[j]));
 }
 
 // select(condition, x, y): x where condition != 0.0 (either zero is false, NaN is true), else y.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn select_values(@builtin(global_invocation_id) id: vec3<u32>) {
     let d = params.dispatch;
-    let g = local_index(id, d);
-    for (var k = 0u; k < 4u; k++) {
-        let j = block_element(d, g, k);
-        if (j < d.count) {
-            let condition = (a_values[j] & ABS) != 0u;
-            result_values[j] = select(c_values[j], b_values[j], condition);
-        }
+    let j = local_index(id, d);
+    if (j >= d.count) {
+        return;
     }
+    let condition = (a_values[j] & ABS) != 0u;
+    result_values[j] = select(c_values[j], b_values[j], condition);
 }

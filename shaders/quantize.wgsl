@@ -20,14 +20,21 @@ struct QuantizeParams {
 fn quantize(@builtin(global_invocation_id) id: vec3<u32>) {
     let d = params.dispatch;
     let g = local_index(id, d);
-    if (block_past_chunk(d, g)) {
+    // Elements of the first block before the chunk, then the block's first position.
+    let lead = d.base_lo & 3u;
+    let first = g * 4u;
+    if (first >= lead + d.count) {
         return;
     }
     let q = params.quantizer;
-    let words = quantizer_block_words(q, d, g);
+    var words = vec4<u32>(0u);
+    if (q.mode == MODE_STOCHASTIC) {
+        words = elementwise_block_words(q.seed_lo, q.seed_hi, chunk_block(d, g));
+    }
     for (var k = 0u; k < 4u; k++) {
-        let j = block_element(d, g, k);
-        if (j < d.count) {
+        let position = first + k;
+        if (position >= lead && position - lead < d.count) {
+            let j = position - lead;
             result_values[j] = quantize_bits(q, source_values[j], word_of(words, k));
         }
     }

@@ -310,10 +310,10 @@ impl CudaBackend {
         }
     }
 
-    /// The dispatch parameters and thread count of a kernel over the chunk `(start, count)` with
-    /// one thread per Philox block of four elements that the chunk touches (quantize.cu, ops.cu
-    /// and block.cu's `block_apply`; the chunk starts at element `start & 3` of its first block).
-    pub fn philox_block_dispatch(start: u64, count: u64) -> (DispatchParams, u64) {
+    /// The dispatch parameters and thread count of an element-wise quantize of the chunk
+    /// `(start, count)`: one thread per Philox block of four elements that the chunk touches
+    /// (`quantize.cu`; the chunk starts at element `start & 3` of its first block).
+    pub fn quantize_dispatch(start: u64, count: u64) -> (DispatchParams, u64) {
         let threads = ((start & 3) + count).div_ceil(4);
         let dispatch = DispatchParams {
             row_width: threads.div_ceil(u64::from(WORKGROUP_SIZE)) as u32 * WORKGROUP_SIZE,
@@ -332,7 +332,7 @@ impl CudaBackend {
         let function = module.function("quantize")?;
         let quantizer = QuantizerParams::new(quantizer);
         for (start, count) in Self::chunks(input.len) {
-            let (dispatch, threads) = Self::philox_block_dispatch(start, count);
+            let (dispatch, threads) = Self::quantize_dispatch(start, count);
             let params = QuantizeParams {
                 dispatch,
                 quantizer,
@@ -390,9 +390,8 @@ impl CudaBackend {
             .map_err(device_error)?;
         }
         for &(start, count) in &chunks {
-            let (dispatch, threads) = Self::philox_block_dispatch(start, count);
             let params = BlockParams {
-                dispatch,
+                dispatch: Self::dispatch(start, count),
                 quantizer,
                 blocks: BlockLayoutParams::for_chunk(start, inner, extent),
             };
@@ -406,7 +405,7 @@ impl CudaBackend {
                     .arg(&source)
                     .arg(&maxima.slice)
                     .arg(&mut result)
-                    .launch(Self::elementwise_config(threads))
+                    .launch(Self::elementwise_config(count))
             }
             .map_err(device_error)?;
         }

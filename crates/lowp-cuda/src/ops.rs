@@ -20,18 +20,11 @@ fn check_len(name: &str, buffer: &CudaBuffer, shape: &[usize]) -> Result<()> {
     layout::check_operand(name, buffer.len, shape)
 }
 
-/// The parameters and thread count of one launch of an ops.cu kernel over the chunk
-/// `(start, count)` (one thread per Philox block: [`CudaBackend::philox_block_dispatch`]):
-/// operation code `op` ([`unary_code`], [`binary_code`], 0 for select) and the output quantizer
-/// (`None`, or a block format, which the kernels leave to the block kernels).
-pub fn ops_params(
-    op: u32,
-    quantizer: Option<&Quantizer>,
-    start: u64,
-    count: u64,
-) -> (OpsParams, u64) {
-    let (dispatch, threads) = CudaBackend::philox_block_dispatch(start, count);
-    (OpsParams::new(dispatch, op, quantizer), threads)
+/// The parameters of one launch of an ops.cu kernel over the chunk `(start, count)`: operation
+/// code `op` ([`unary_code`], [`binary_code`], 0 for select) and the output quantizer (`None`, or
+/// a block format, which the kernels leave to the block kernels).
+pub fn ops_params(op: u32, quantizer: Option<&Quantizer>, start: u64, count: u64) -> OpsParams {
+    OpsParams::new(CudaBackend::dispatch(start, count), op, quantizer)
 }
 
 /// The parameters of one launch of the reduce kernel over the output chunk `(start, count)`:
@@ -79,7 +72,7 @@ impl CudaBackend {
         let function = module.function(kernel)?;
         let block = quantizer.is_some_and(|q| matches!(q.format(), Format::Block(_)));
         for (start, count) in Self::chunks(len) {
-            let (params, threads) = ops_params(op, quantizer, start, count);
+            let params = ops_params(op, quantizer, start, count);
             let a = inputs[0].view(start, count);
             let b = inputs[1].view(start, count);
             let c = inputs[2].view(start, count);
@@ -93,7 +86,7 @@ impl CudaBackend {
                     .arg(&b)
                     .arg(&c)
                     .arg(&mut result)
-                    .launch(Self::elementwise_config(threads))
+                    .launch(Self::elementwise_config(count))
             }
             .map_err(device_error)?;
         }

@@ -15,8 +15,7 @@
 // `host_emulation quantize` runs quantize.cu over one chunk: stdin holds the element count and
 // the thread count, then QuantizeParams (32 u32), then the chunk's values.
 // `host_emulation ops` runs one ops.cu kernel: stdin holds the kernel (0 unary, 1 binary,
-// 2 select), the element count and the thread count, then OpsParams (36 u32), then the arrays
-// a, b and c.
+// 2 select) and the element count, then OpsParams (36 u32), then the arrays a, b and c.
 // `host_emulation reduce` runs reduce.cu: stdin holds the output count and the input length,
 // then ReduceParams (40 u32), then the input. Their threads run one after another (these kernels
 // do not synchronise). The result goes to stdout.
@@ -118,12 +117,10 @@ static int run_block() {
         const u32 blocks = (params.dispatch.count + WORKGROUP_SIZE - 1) / WORKGROUP_SIZE;
         run_grid(blocks, [&] { block_max(params, source.data() + start, maxima.data()); });
     }
-    for (auto params : chunks) {
-        // block_apply: one thread per Philox block of four elements.
+    for (const auto& params : chunks) {
         const u32 start = params.dispatch.base_lo;
-        const u32 threads = ((start & 3u) + params.dispatch.count + 3u) / 4u;
-        params.dispatch.row_width = (threads + WORKGROUP_SIZE - 1) / WORKGROUP_SIZE * WORKGROUP_SIZE;
-        run_grid(params.dispatch.row_width / WORKGROUP_SIZE, [&] { block_apply(params, source.data() + start, maxima.data(), result.data() + start); });
+        const u32 blocks = (params.dispatch.count + WORKGROUP_SIZE - 1) / WORKGROUP_SIZE;
+        run_grid(blocks, [&] { block_apply(params, source.data() + start, maxima.data(), result.data() + start); });
     }
     std::fwrite(result.data(), sizeof(u32), result.size(), stdout);
     return 0;
@@ -158,9 +155,9 @@ static int run_quantize() {
 }
 
 static int run_ops() {
-    u32 header[3];
+    u32 header[2];
     OpsParams params;
-    if (std::fread(header, sizeof(u32), 3, stdin) != 3 || std::fread(&params, sizeof(OpsParams), 1, stdin) != 1) {
+    if (std::fread(header, sizeof(u32), 2, stdin) != 2 || std::fread(&params, sizeof(OpsParams), 1, stdin) != 1) {
         return 1;
     }
     const u32 count = header[1];
@@ -170,7 +167,7 @@ static int run_ops() {
             return 1;
         }
     }
-    run_sequential(header[2], [&] {
+    run_sequential(count, [&] {
         switch (header[0]) {
             case 0: unary(params, a.data(), b.data(), c.data(), result.data()); break;
             case 1: binary(params, a.data(), b.data(), c.data(), result.data()); break;

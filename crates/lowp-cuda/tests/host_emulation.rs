@@ -20,7 +20,7 @@ use lowp_cuda::movement::{self, Target};
 use lowp_cuda::ops::{ops_params, reduce_params};
 use lowp_cuda::params::MoveParams;
 use lowp_cuda::params::{
-    BlockLayoutParams, BlockParams, KIND_GRID, QuantizeParams, QuantizerParams,
+    BlockLayoutParams, BlockParams, DispatchParams, KIND_GRID, QuantizeParams, QuantizerParams,
 };
 use lowp_cuda::params::{binary_code, unary_code};
 use lowp_formats::block::BlockFloatingPoint;
@@ -725,8 +725,13 @@ fn emulate_block(
     let Format::Block(block) = quantizer.format() else {
         panic!("a block format");
     };
-    let (inner, extent) = block.geometry(shape).expect("a blocking axis of the shape");
-    let (inner, extent) = (inner as u64, extent as u64);
+    let (inner, extent) = if block.dim() < 0 {
+        (1u64, 1u64)
+    } else {
+        let axis = block.dim() as usize;
+        let inner: usize = shape[axis + 1..].iter().product();
+        (inner.max(1) as u64, shape[axis].max(1) as u64)
+    };
     let params = QuantizerParams::new(quantizer);
     let starts: Vec<usize> = (0..values.len()).step_by(chunk).collect();
     let mut input: Vec<u8> = Vec::new();
@@ -736,7 +741,12 @@ fn emulate_block(
     for &start in &starts {
         let count = chunk.min(values.len() - start);
         let chunk_params = BlockParams {
-            dispatch: CudaBackend::dispatch(start as u64, count as u64),
+            dispatch: DispatchParams {
+                count: count as u32,
+                row_width: count.div_ceil(256) as u32 * 256,
+                base_lo: start as u32,
+                base_hi: 0,
+            },
             quantizer: params,
             blocks: BlockLayoutParams::for_chunk(start as u64, inner, extent),
         };
@@ -832,11 +842,14 @@ fn ops_and_reduce_kernels_match_lowp_formats() {
     ];
     let run_ops = |kernel: u32, op: u32, quantizer: Option<&Quantizer>, arrays: [&[f32]; 3]| {
         let mut input: Vec<u8> = Vec::new();
-        let (params, threads) = ops_params(op, quantizer, 0, count as u64);
-        for word in [kernel, count as u32, threads as u32] {
-            input.extend_from_slice(&word.to_le_bytes());
-        }
-        input.extend_from_slice(bytemuck::bytes_of(&params));
+        input.extend_from_slice(&kernel.to_le_bytes());
+        input.extend_from_slice(&(count as u32).to_le_bytes());
+        input.extend_from_slice(bytemuck::bytes_of(&ops_params(
+            op,
+            quantizer,
+            0,
+            count as u64,
+        )));
         for array in arrays {
             input.extend(words_of(array));
         }
@@ -963,7 +976,7 @@ fn quantize_kernel_draws_the_words_of_64_bit_indices() {
             ((5 << 32) + 3, 2046),
         ] {
             let values = &values[..len];
-            let (dispatch, threads) = CudaBackend::philox_block_dispatch(start, len as u64);
+            let (dispatch, threads) = CudaBackend::quantize_dispatch(start, len as u64);
             let params = QuantizeParams {
                 dispatch,
                 quantizer: QuantizerParams::new(quantizer),

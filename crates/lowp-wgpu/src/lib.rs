@@ -576,10 +576,10 @@ impl WgpuBackend {
         )
     }
 
-    /// The dispatch of a kernel over the chunk `(start, count)` with one invocation per Philox
-    /// block of four elements that the chunk touches (quantize.wgsl, ops.wgsl and block.wgsl's
-    /// `block_apply`; the chunk starts at element `start & 3` of its first block).
-    fn philox_block_dispatch_params(&self, start: u64, count: u64) -> (DispatchParams, (u32, u32)) {
+    /// The dispatch of an element-wise quantize of the chunk `(start, count)`: one invocation per
+    /// Philox block of four elements that the chunk touches (`quantize.wgsl`; the chunk starts
+    /// at element `start & 3` of its first block).
+    fn quantize_dispatch_params(&self, start: u64, count: u64) -> (DispatchParams, (u32, u32)) {
         let (x, y, row_width) = self.grid(((start & 3) + count).div_ceil(4));
         let (dispatch, _) = self.dispatch_params(start, count);
         (
@@ -611,7 +611,7 @@ impl WgpuBackend {
                 });
                 pass.set_pipeline(&self.kernels.quantize);
                 for (start, count) in self.chunks(input.len) {
-                    let (dispatch, (x, y)) = self.philox_block_dispatch_params(start, count);
+                    let (dispatch, (x, y)) = self.quantize_dispatch_params(start, count);
                     let uniform = self.uniform(bytemuck::bytes_of(&QuantizeParams {
                         dispatch,
                         quantizer,
@@ -664,51 +664,38 @@ impl WgpuBackend {
                     label: Some("lowp block quantize"),
                 });
             encoder.clear_buffer(&maxima, 0, None);
-            // Per chunk: block_max's dispatch (one invocation per element), then block_apply's
-            // (one per Philox block).
-            let bind = |start: u64, count: u64, dispatch: DispatchParams| {
-                let uniform = self.uniform(bytemuck::bytes_of(&BlockParams {
-                    dispatch,
-                    quantizer,
-                    blocks: BlockLayoutParams::for_chunk(start, inner, extent),
-                }));
-                self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("block quantize"),
-                    layout: &self.kernels.block_layout,
-                    entries: &[
-                        whole(0, &uniform),
-                        range(1, &input.buffer, start, count),
-                        whole(2, &maxima),
-                        range(3, &output.buffer, start, count),
-                    ],
-                })
-            };
-            let dispatches: Vec<[_; 2]> = self
+            let dispatches: Vec<_> = self
                 .chunks(input.len)
                 .map(|(start, count)| {
-                    let (max_dispatch, max_grid) = self.dispatch_params(start, count);
-                    let (apply_dispatch, apply_grid) =
-                        self.philox_block_dispatch_params(start, count);
-                    [
-                        (bind(start, count, max_dispatch), max_grid),
-                        (bind(start, count, apply_dispatch), apply_grid),
-                    ]
+                    let (dispatch, grid) = self.dispatch_params(start, count);
+                    let uniform = self.uniform(bytemuck::bytes_of(&BlockParams {
+                        dispatch,
+                        quantizer,
+                        blocks: BlockLayoutParams::for_chunk(start, inner, extent),
+                    }));
+                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("block quantize"),
+                        layout: &self.kernels.block_layout,
+                        entries: &[
+                            whole(0, &uniform),
+                            range(1, &input.buffer, start, count),
+                            whole(2, &maxima),
+                            range(3, &output.buffer, start, count),
+                        ],
+                    });
+                    (bind_group, grid)
                 })
                 .collect();
-            for (pass_index, (label, pipeline)) in [
+            for (label, pipeline) in [
                 ("block max", &self.kernels.block_max),
                 ("block apply", &self.kernels.block_apply),
-            ]
-            .into_iter()
-            .enumerate()
-            {
+            ] {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some(label),
                     timestamp_writes: None,
                 });
                 pass.set_pipeline(pipeline);
-                for chunk in &dispatches {
-                    let (bind_group, (x, y)) = &chunk[pass_index];
+                for (bind_group, (x, y)) in &dispatches {
                     pass.set_bind_group(0, bind_group, &[]);
                     pass.dispatch_workgroups(*x, *y, 1);
                 }

@@ -143,7 +143,7 @@ impl WgpuBackend {
                 });
                 pass.set_pipeline(pipeline);
                 for (start, count) in self.chunks(len) {
-                    let (dispatch, (x, y)) = self.philox_block_dispatch_params(start, count);
+                    let (dispatch, (x, y)) = self.dispatch_params(start, count);
                     let uniform =
                         self.uniform(bytemuck::bytes_of(&OpsParams::new(dispatch, op, quantizer)));
                     let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
