@@ -20,7 +20,7 @@ use lowp_cuda::movement::{self, Target};
 use lowp_cuda::ops::{ops_params, reduce_params};
 use lowp_cuda::params::MoveParams;
 use lowp_cuda::params::{
-    BlockLayoutParams, BlockParams, DispatchParams, KIND_GRID, QuantizeParams, QuantizerParams,
+    BlockLayoutParams, BlockParams, KIND_GRID, QuantizeParams, QuantizerParams,
 };
 use lowp_cuda::params::{binary_code, unary_code};
 use lowp_formats::block::BlockFloatingPoint;
@@ -725,13 +725,8 @@ fn emulate_block(
     let Format::Block(block) = quantizer.format() else {
         panic!("a block format");
     };
-    let (inner, extent) = if block.dim() < 0 {
-        (1u64, 1u64)
-    } else {
-        let axis = block.dim() as usize;
-        let inner: usize = shape[axis + 1..].iter().product();
-        (inner.max(1) as u64, shape[axis].max(1) as u64)
-    };
+    let (inner, extent) = block.geometry(shape).expect("a blocking axis of the shape");
+    let (inner, extent) = (inner as u64, extent as u64);
     let params = QuantizerParams::new(quantizer);
     let starts: Vec<usize> = (0..values.len()).step_by(chunk).collect();
     let mut input: Vec<u8> = Vec::new();
@@ -741,12 +736,7 @@ fn emulate_block(
     for &start in &starts {
         let count = chunk.min(values.len() - start);
         let chunk_params = BlockParams {
-            dispatch: DispatchParams {
-                count: count as u32,
-                row_width: count.div_ceil(256) as u32 * 256,
-                base_lo: start as u32,
-                base_hi: 0,
-            },
+            dispatch: CudaBackend::dispatch(start as u64, count as u64),
             quantizer: params,
             blocks: BlockLayoutParams::for_chunk(start as u64, inner, extent),
         };
