@@ -4,8 +4,9 @@ import json
 import sys
 
 rows = json.load(sys.stdin)
-quantize = [r for r in rows if r["op"] == "quantize"]
-gemm = [r for r in rows if r["op"] != "quantize"]
+# Element-wise rows (quantize, add, copy) give ns per element, GEMM rows ns per MAC.
+quantize = [r for r in rows if "ns_per_element" in r]
+gemm = [r for r in rows if "ns_per_mac" in r]
 threads = sorted({r["threads"] for r in rows})
 
 
@@ -14,19 +15,19 @@ def label(t):
     return "GPU, download included" if t == 0 else f"{t} thread{'s' if t > 1 else ''}"
 
 if quantize:
-    print("| format | rounding | " + " | ".join(f"{label(t)} (ns/element)" for t in threads) + " |")
-    print("|---|---|" + "---:|" * len(threads))
+    print("| op | format | rounding | " + " | ".join(f"{label(t)} (ns/element)" for t in threads) + " |")
+    print("|---|---|---|" + "---:|" * len(threads))
     keys = []
     for r in quantize:
-        key = (r["format"], r["rounding"])
+        key = (r["op"], r["format"], r["rounding"])
         if key not in keys:
             keys.append(key)
-    for fmt, rounding in keys:
+    for op, fmt, rounding in keys:
         cells = []
         for t in threads:
-            match = [r for r in quantize if (r["format"], r["rounding"], r["threads"]) == (fmt, rounding, t)]
+            match = [r for r in quantize if (r["op"], r["format"], r["rounding"], r["threads"]) == (op, fmt, rounding, t)]
             cells.append(f"{match[0]['ns_per_element']:.3f}" if match else "–")
-        print(f"| {fmt} | {rounding} | " + " | ".join(cells) + " |")
+        print(f"| {op} | {fmt} | {rounding} | " + " | ".join(cells) + " |")
     print()
 
 if gemm:

@@ -10,9 +10,10 @@
 #   2. the primitive tests of tests/backends.rs, the layer bodies of tests/layers.rs and the training
 #      steps of tests/training.rs (every body on cpu, wgpu and cuda, LOWP_REQUIRE), and three
 #      epochs of `lowp --backend cuda train`;
-#   3. `lowp bench --backend cuda --json` (quantize on 16M elements, a device-to-device `copy` row
-#      giving the memory bandwidth, qgemm 256³ to 1024³ in every bench configuration and 4096³
-#      e4m3-mul/fp16-add separate) and `lowp bench --backend wgpu --json` (small sizes);
+#   3. `lowp bench --backend cuda --json` (quantize on 16M elements, two `add` rows: x + x rounded
+#      to e4m3, nearest and stochastic, a device-to-device `copy` row giving the memory
+#      bandwidth, qgemm 256³ to 1024³ in every bench configuration and 4096³ e4m3-mul/fp16-add
+#      separate) and `lowp bench --backend wgpu --json` (small sizes);
 #   4. the cuBLAS fast path (not bit-exact, docs/api.md): its tests (tests/cublas.rs, with
 #      LOWP_REQUIRE=cuda, so libcublas must load), three epochs of `lowp --backend cuda --cublas
 #      train --mac 'fma(fp16)'` (fused fp16 layers: their GEMMs take cuBLAS) and `lowp --backend cuda --cublas bench --json
@@ -238,11 +239,17 @@ step bench-wgpu sh -c "\"$BIN/lowp\" --backend wgpu bench --json --n 4194304 --g
 if [ -s "$OUTDIR/bench-cuda.json" ]; then
     python3 - "$OUTDIR/bench-cuda.json" <<'EOF' | tee -a "$SUMMARY"
 import json, sys
-for row in json.load(open(sys.argv[1])):
+rows = json.load(open(sys.argv[1]))
+copy = [row["ns_per_element"] for row in rows if row["op"] == "copy"]
+for row in rows:
     if row["op"] == "copy":
         print(f"cuda copy: {row['ns_per_element']:.4f} ns/element = {8 / row['ns_per_element']:.0f} GB/s (read + write)")
     elif row["op"] == "quantize":
-        print(f"cuda quantize {row['format']:>18} {row['rounding']:>12}: {row['ns_per_element']:.4f} ns/element")
+        # 4 bytes read and 4 written per element, as the copy.
+        share = f", {100 * copy[0] / row['ns_per_element']:.0f}% of the copy's bandwidth" if copy else ""
+        print(f"cuda quantize {row['format']:>18} {row['rounding']:>12}: {row['ns_per_element']:.4f} ns/element = {8 / row['ns_per_element']:.0f} GB/s{share}")
+    elif row["op"] == "add":
+        print(f"cuda add (x + x) to {row['format']} {row['rounding']:>12}: {row['ns_per_element']:.4f} ns/element")
     else:
         print(f"cuda qgemm {row['m']}^3 {row['mul']}/{row['add']} {row['mode']}: {row['ns_per_mac'] * 1e3:.3f} ps/MAC")
 EOF
