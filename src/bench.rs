@@ -56,21 +56,26 @@ pub fn add_bench_quantizers() -> crate::formats::Result<Vec<Quantizer>> {
     .collect()
 }
 
-/// Deterministic benchmark input: `n` values spread over many binades (xorshift, fixed seed),
-/// normal-distributed-looking magnitudes between 2^-20 and 2^20 with both signs.
-pub fn bench_input(n: usize) -> Vec<f32> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+/// `n` pseudo-random binary32 values (xorshift from `state`) of both signs with biased exponents
+/// `lowest .. lowest + exponents` and random significands.
+fn xorshift_values(n: usize, mut state: u64, lowest: u32, exponents: u64) -> Vec<f32> {
     (0..n)
         .map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let exponent = (state >> 40) % 41;
+            let exponent = ((state >> 40) % exponents) as u32;
             let mantissa = (state as u32) & 0x007F_FFFF;
             let sign = ((state >> 63) as u32) << 31;
-            f32::from_bits(sign | ((107 + exponent as u32) << 23) | mantissa)
+            f32::from_bits(sign | ((lowest + exponent) << 23) | mantissa)
         })
         .collect()
+}
+
+/// Deterministic benchmark input: `n` values spread over many binades (xorshift, fixed seed),
+/// normal-distributed-looking magnitudes between 2^-20 and 2^20 with both signs.
+pub fn bench_input(n: usize) -> Vec<f32> {
+    xorshift_values(n, 0x2545_F491_4F6C_DD1D, 107, 41)
 }
 
 /// Whether timing an operation on `backend` must include downloading its result: true for every
@@ -315,18 +320,8 @@ pub const QGEMM_BENCH_CONFIGS: [QgemmBenchConfig; 5] = [
 /// Deterministic GEMM bench operands: `n` values of magnitude between 2^-4 and 2^2 with both
 /// signs (xorshift, seed `seed`), so that e4m3 products and fp16 sums stay mostly finite.
 pub fn gemm_bench_input(n: usize, seed: u64) -> Vec<f32> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let exponent = (state >> 40) % 6;
-            let mantissa = (state as u32) & 0x007F_FFFF;
-            let sign = ((state >> 63) as u32) << 31;
-            f32::from_bits(sign | ((123 + exponent as u32) << 23) | mantissa)
-        })
-        .collect()
+    let state = 0x2545_F491_4F6C_DD1Du64 ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    xorshift_values(n, state, 123, 6)
 }
 
 /// The GEMM spec of a bench configuration: `size³`, one product, round to nearest.
