@@ -191,65 +191,52 @@ impl WgpuBackend {
                 (start - aligned + count * per).max(1),
             )
         };
-        self.scoped(|| {
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("lowp gemm"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("gemm"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&kernel.pipeline);
-                let batch = spec.batch as u64;
-                let mut b0 = 0u64;
-                while b0 < batch {
-                    let count = group.min(batch - b0);
-                    let (a_start, a_base, a_count) = bound(per_a, b0, count);
-                    let (b_start, b_base, b_count) = bound(per_b, b0, count);
-                    let (c_start, c_base, c_count) = bound(per_c, b0, count);
-                    let group_output = first_output + b0 * spec.m as u64 * u64::from(o_row);
-                    for row0 in (0..row_tiles).step_by(max_groups as usize) {
-                        for col0 in (0..col_tiles).step_by(max_groups as usize) {
-                            let uniform = self.uniform(bytemuck::bytes_of(&GemmParams {
-                                shape: GemmShapeParams {
-                                    a_base: a_base as u32,
-                                    b_base: b_base as u32,
-                                    c_base: c_base as u32,
-                                    row_tile0: row0 as u32,
-                                    col_tile0: col0 as u32,
-                                    o_lo: group_output as u32,
-                                    o_hi: (group_output >> 32) as u32,
-                                    o_row,
-                                    ..params.shape
-                                },
-                                ..params
-                            }));
-                            let bind_group =
-                                self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                                    label: Some("gemm"),
-                                    layout: &kernel.layout,
-                                    entries: &[
-                                        whole(0, &uniform),
-                                        range(1, &a.buffer, a_start, a_count),
-                                        range(2, &b.buffer, b_start, b_count),
-                                        range(3, &output.buffer, c_start, c_count),
-                                    ],
-                                });
-                            pass.set_bind_group(0, &bind_group, &[]);
-                            pass.dispatch_workgroups(
-                                (col_tiles - col0).min(max_groups) as u32,
-                                (row_tiles - row0).min(max_groups) as u32,
-                                count as u32,
-                            );
-                        }
+        self.run_pass("lowp gemm", &kernel.pipeline, |pass| {
+            let batch = spec.batch as u64;
+            let mut b0 = 0u64;
+            while b0 < batch {
+                let count = group.min(batch - b0);
+                let (a_start, a_base, a_count) = bound(per_a, b0, count);
+                let (b_start, b_base, b_count) = bound(per_b, b0, count);
+                let (c_start, c_base, c_count) = bound(per_c, b0, count);
+                let group_output = first_output + b0 * spec.m as u64 * u64::from(o_row);
+                for row0 in (0..row_tiles).step_by(max_groups as usize) {
+                    for col0 in (0..col_tiles).step_by(max_groups as usize) {
+                        let uniform = self.uniform(bytemuck::bytes_of(&GemmParams {
+                            shape: GemmShapeParams {
+                                a_base: a_base as u32,
+                                b_base: b_base as u32,
+                                c_base: c_base as u32,
+                                row_tile0: row0 as u32,
+                                col_tile0: col0 as u32,
+                                o_lo: group_output as u32,
+                                o_hi: (group_output >> 32) as u32,
+                                o_row,
+                                ..params.shape
+                            },
+                            ..params
+                        }));
+                        let bind_group =
+                            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                                label: Some("gemm"),
+                                layout: &kernel.layout,
+                                entries: &[
+                                    whole(0, &uniform),
+                                    range(1, &a.buffer, a_start, a_count),
+                                    range(2, &b.buffer, b_start, b_count),
+                                    range(3, &output.buffer, c_start, c_count),
+                                ],
+                            });
+                        pass.set_bind_group(0, &bind_group, &[]);
+                        pass.dispatch_workgroups(
+                            (col_tiles - col0).min(max_groups) as u32,
+                            (row_tiles - row0).min(max_groups) as u32,
+                            count as u32,
+                        );
                     }
-                    b0 += count;
                 }
+                b0 += count;
             }
-            self.queue.submit([encoder.finish()]);
         })
     }
 }

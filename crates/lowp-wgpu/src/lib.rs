@@ -498,6 +498,30 @@ impl WgpuBackend {
         }
     }
 
+    /// Records one compute pass labelled `label` that runs `pipeline` with the dispatches
+    /// `record` adds to it, and submits it, inside [`Self::scoped`].
+    fn run_pass(
+        &self,
+        label: &str,
+        pipeline: &wgpu::ComputePipeline,
+        record: impl FnOnce(&mut wgpu::ComputePass<'_>),
+    ) -> Result<()> {
+        self.scoped(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(label),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(pipeline);
+                record(&mut pass);
+            }
+            self.queue.submit([encoder.finish()]);
+        })
+    }
+
     /// A new storage buffer of `len` values (4 bytes when empty).
     fn storage(&self, len: usize, label: &str) -> Result<WgpuBuffer> {
         let bytes = (len as u64)
@@ -598,38 +622,25 @@ impl WgpuBackend {
         quantizer: &Quantizer,
     ) -> Result<()> {
         let quantizer = QuantizerParams::new(quantizer);
-        self.scoped(|| {
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("lowp quantize"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        self.run_pass("lowp quantize", &self.kernels.quantize, |pass| {
+            for (start, count) in self.chunks(input.len) {
+                let (dispatch, (x, y)) = self.quantize_dispatch_params(start, count);
+                let uniform = self.uniform(bytemuck::bytes_of(&QuantizeParams {
+                    dispatch,
+                    quantizer,
+                }));
+                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("quantize"),
-                    timestamp_writes: None,
+                    layout: &self.kernels.quantize_layout,
+                    entries: &[
+                        whole(0, &uniform),
+                        range(1, &input.buffer, start, count),
+                        range(2, &output.buffer, start, count),
+                    ],
                 });
-                pass.set_pipeline(&self.kernels.quantize);
-                for (start, count) in self.chunks(input.len) {
-                    let (dispatch, (x, y)) = self.quantize_dispatch_params(start, count);
-                    let uniform = self.uniform(bytemuck::bytes_of(&QuantizeParams {
-                        dispatch,
-                        quantizer,
-                    }));
-                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("quantize"),
-                        layout: &self.kernels.quantize_layout,
-                        entries: &[
-                            whole(0, &uniform),
-                            range(1, &input.buffer, start, count),
-                            range(2, &output.buffer, start, count),
-                        ],
-                    });
-                    pass.set_bind_group(0, &bind_group, &[]);
-                    pass.dispatch_workgroups(x, y, 1);
-                }
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(x, y, 1);
             }
-            self.queue.submit([encoder.finish()]);
         })
     }
 

@@ -276,7 +276,7 @@ impl WgpuBackend {
         }
         self.check_binding("movement tables", tables.len())?;
         let layout = &self.movement_kernels()?.layout;
-        self.scoped(|| {
+        self.run_pass("lowp movement", pipeline, |pass| {
             let tables = self
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -284,40 +284,27 @@ impl WgpuBackend {
                     contents: bytemuck::cast_slice(if tables.is_empty() { &[0] } else { tables }),
                     usage: wgpu::BufferUsages::STORAGE,
                 });
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("lowp movement"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            for (start, chunk) in self.chunks(count) {
+                let (x, y, row_width) = self.grid(chunk);
+                let uniform = self.uniform(bytemuck::bytes_of(&MoveParams {
+                    count: chunk as u32,
+                    row_width,
+                    base: start as u32,
+                    ..template
+                }));
+                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("movement"),
-                    timestamp_writes: None,
+                    layout,
+                    entries: &[
+                        whole(0, &uniform),
+                        range(1, &src.buffer, src_window.0, src_window.1),
+                        range(2, &dst.buffer, dst_window.0, dst_window.1),
+                        whole(3, &tables),
+                    ],
                 });
-                pass.set_pipeline(pipeline);
-                for (start, chunk) in self.chunks(count) {
-                    let (x, y, row_width) = self.grid(chunk);
-                    let uniform = self.uniform(bytemuck::bytes_of(&MoveParams {
-                        count: chunk as u32,
-                        row_width,
-                        base: start as u32,
-                        ..template
-                    }));
-                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("movement"),
-                        layout,
-                        entries: &[
-                            whole(0, &uniform),
-                            range(1, &src.buffer, src_window.0, src_window.1),
-                            range(2, &dst.buffer, dst_window.0, dst_window.1),
-                            whole(3, &tables),
-                        ],
-                    });
-                    pass.set_bind_group(0, &bind_group, &[]);
-                    pass.dispatch_workgroups(x, y, 1);
-                }
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(x, y, 1);
             }
-            self.queue.submit([encoder.finish()]);
         })
     }
 

@@ -132,36 +132,25 @@ impl WgpuBackend {
             Kind::Binary => (&kernels.binary, "lowp binary"),
             Kind::Select => (&kernels.select, "lowp select"),
         };
-        self.scoped(|| {
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        self.run_pass(label, pipeline, |pass| {
+            for (start, count) in self.chunks(len) {
+                let (dispatch, (x, y)) = self.dispatch_params(start, count);
+                let uniform =
+                    self.uniform(bytemuck::bytes_of(&OpsParams::new(dispatch, op, quantizer)));
+                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some(label),
-                    timestamp_writes: None,
+                    layout: &kernels.ops_layout,
+                    entries: &[
+                        whole(0, &uniform),
+                        range(1, &inputs[0].buffer, start, count),
+                        range(2, &inputs[1].buffer, start, count),
+                        range(3, &inputs[2].buffer, start, count),
+                        range(4, &output.buffer, start, count),
+                    ],
                 });
-                pass.set_pipeline(pipeline);
-                for (start, count) in self.chunks(len) {
-                    let (dispatch, (x, y)) = self.dispatch_params(start, count);
-                    let uniform =
-                        self.uniform(bytemuck::bytes_of(&OpsParams::new(dispatch, op, quantizer)));
-                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some(label),
-                        layout: &kernels.ops_layout,
-                        entries: &[
-                            whole(0, &uniform),
-                            range(1, &inputs[0].buffer, start, count),
-                            range(2, &inputs[1].buffer, start, count),
-                            range(3, &inputs[2].buffer, start, count),
-                            range(4, &output.buffer, start, count),
-                        ],
-                    });
-                    pass.set_bind_group(0, &bind_group, &[]);
-                    pass.dispatch_workgroups(x, y, 1);
-                }
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(x, y, 1);
             }
-            self.queue.submit([encoder.finish()]);
         })?;
         match quantizer {
             Some(q) if block => self.quantize(&output, shape, q),
@@ -230,57 +219,43 @@ impl WgpuBackend {
         let kernels = self.ops_kernels()?;
         let alignment = self.alignment_values();
         let pieces = reduce_pieces((outer, len, inner), self.window_values());
-        self.scoped(|| {
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("lowp reduce"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("reduce"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&kernels.reduce);
-                for piece in &pieces {
-                    // The window of the source the piece reads, its start aligned down.
-                    let window_start = piece.source_lo / alignment * alignment;
-                    let window_len = (piece.source_hi + 1 - window_start).max(1);
-                    for (start, count) in self.chunks(piece.outputs as usize) {
-                        let first = piece.first_output + start;
-                        let (dispatch, (gx, gy)): (DispatchParams, _) =
-                            self.dispatch_params(first, count);
-                        let result_start = first / alignment * alignment;
-                        let uniform = self.uniform(bytemuck::bytes_of(&ReduceParams {
-                            columns: piece.columns as u32,
-                            source_base: (piece.source_lo - window_start) as u32,
-                            first_step: piece.first_step as u32,
-                            steps: piece.steps as u32,
-                            local_base: start as u32,
-                            result_base: (first - result_start) as u32,
-                            ..ReduceParams::new(dispatch, op, len, inner, quantizer)
-                        }));
-                        let bind_group =
-                            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                                label: Some("reduce"),
-                                layout: &kernels.reduce_layout,
-                                entries: &[
-                                    whole(0, &uniform),
-                                    range(1, &x.buffer, window_start, window_len),
-                                    range(
-                                        2,
-                                        &output.buffer,
-                                        result_start,
-                                        first - result_start + count,
-                                    ),
-                                ],
-                            });
-                        pass.set_bind_group(0, &bind_group, &[]);
-                        pass.dispatch_workgroups(gx, gy, 1);
-                    }
+        self.run_pass("lowp reduce", &kernels.reduce, |pass| {
+            for piece in &pieces {
+                // The window of the source the piece reads, its start aligned down.
+                let window_start = piece.source_lo / alignment * alignment;
+                let window_len = (piece.source_hi + 1 - window_start).max(1);
+                for (start, count) in self.chunks(piece.outputs as usize) {
+                    let first = piece.first_output + start;
+                    let (dispatch, (gx, gy)): (DispatchParams, _) =
+                        self.dispatch_params(first, count);
+                    let result_start = first / alignment * alignment;
+                    let uniform = self.uniform(bytemuck::bytes_of(&ReduceParams {
+                        columns: piece.columns as u32,
+                        source_base: (piece.source_lo - window_start) as u32,
+                        first_step: piece.first_step as u32,
+                        steps: piece.steps as u32,
+                        local_base: start as u32,
+                        result_base: (first - result_start) as u32,
+                        ..ReduceParams::new(dispatch, op, len, inner, quantizer)
+                    }));
+                    let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("reduce"),
+                        layout: &kernels.reduce_layout,
+                        entries: &[
+                            whole(0, &uniform),
+                            range(1, &x.buffer, window_start, window_len),
+                            range(
+                                2,
+                                &output.buffer,
+                                result_start,
+                                first - result_start + count,
+                            ),
+                        ],
+                    });
+                    pass.set_bind_group(0, &bind_group, &[]);
+                    pass.dispatch_workgroups(gx, gy, 1);
                 }
             }
-            self.queue.submit([encoder.finish()]);
         })?;
         Ok(output)
     }
