@@ -8,7 +8,7 @@
 //! compare equal).
 
 use crate::params::{GemmParams, GemmShapeParams};
-use crate::{WgpuBackend, WgpuBuffer, compile_now, range, storage_entry, uniform_entry, whole};
+use crate::{ModuleSpec, WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use lowp_backend::{BackendError, Result};
 use lowp_formats::GemmSpec;
 use std::sync::Arc;
@@ -45,18 +45,18 @@ impl WgpuBackend {
     }
 
     fn compile_gemm(&self) -> Result<GemmKernel> {
-        let (layout, [pipeline]) = compile_now(
-            &self.device,
-            "gemm.wgsl",
-            module_source(),
-            &[
+        let (layout, [pipeline]) = ModuleSpec {
+            name: "gemm.wgsl",
+            source: module_source(),
+            entries: &[
                 uniform_entry(0),
                 storage_entry(1, true),
                 storage_entry(2, true),
                 storage_entry(3, false),
             ],
-            [ENTRY_POINT],
-        )?;
+            entry_points: [ENTRY_POINT],
+        }
+        .compile_now(&self.device)?;
         Ok(GemmKernel { layout, pipeline })
     }
 

@@ -156,118 +156,109 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     }
 }
 
-/// Creates the shader module `name` from `source`, a bind group layout of `entries` and one
-/// compute pipeline per entry point (sharing that layout). Errors go to the device's error
-/// scopes: see [`compile`] and [`compile_now`].
-fn create_pipelines<const N: usize>(
-    device: &wgpu::Device,
-    name: &str,
+/// A WGSL module to compile: its name, complete source, bind group layout (one layout shared
+/// by all its pipelines) and compute entry points.
+struct ModuleSpec<'a, const N: usize> {
+    name: &'a str,
     source: String,
-    entries: &[wgpu::BindGroupLayoutEntry],
-    entry_points: [&str; N],
-) -> (wgpu::BindGroupLayout, [wgpu::ComputePipeline; N]) {
-    let label = Some(name);
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label,
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
-    let layout =
-        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label, entries });
-    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-        label,
-        bind_group_layouts: &[Some(&layout)],
-        immediate_size: 0,
-    });
-    let pipelines = entry_points.map(|entry| {
-        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
-        })
-    });
-    (layout, pipelines)
+    entries: &'a [wgpu::BindGroupLayoutEntry],
+    entry_points: [&'a str; N],
 }
 
-/// [`create_pipelines`] inside validation and internal error scopes: the compiler's log, when
-/// WGSL validation or the driver rejects the shader, comes back as an `Unavailable` error naming
-/// it.
-async fn compile<const N: usize>(
-    device: &wgpu::Device,
-    name: &str,
-    source: String,
-    entries: &[wgpu::BindGroupLayoutEntry],
-    entry_points: [&str; N],
-) -> Result<(wgpu::BindGroupLayout, [wgpu::ComputePipeline; N])> {
-    let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let compiled = create_pipelines(device, name, source, entries, entry_points);
-    let validation = validation.pop().await;
-    let internal = internal.pop().await;
-    match validation.or(internal) {
-        Some(error) => Err(unavailable(format!(
-            "WGSL shader {name} failed to compile: {error}"
-        ))),
-        None => Ok(compiled),
-    }
-}
+/// A compiled module: the bind group layout and one pipeline per entry point, in order.
+type Pipelines<const N: usize> = (wgpu::BindGroupLayout, [wgpu::ComputePipeline; N]);
 
-/// [`compile`] for the pipelines built at first use. Natively it waits for the error scopes;
-/// in the browser, which cannot block, the pipelines are created without them and a compile
-/// error surfaces as the device's uncaptured error at the first dispatch.
-fn compile_now<const N: usize>(
-    device: &wgpu::Device,
-    name: &str,
-    source: String,
-    entries: &[wgpu::BindGroupLayoutEntry],
-    entry_points: [&str; N],
-) -> Result<(wgpu::BindGroupLayout, [wgpu::ComputePipeline; N])> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        pollster::block_on(compile(device, name, source, entries, entry_points))
+impl<const N: usize> ModuleSpec<'_, N> {
+    /// Creates the shader module, the bind group layout and one compute pipeline per entry
+    /// point. Errors go to the device's error scopes: see [`Self::compile`] and
+    /// [`Self::compile_now`].
+    fn create(self, device: &wgpu::Device) -> Pipelines<N> {
+        let label = Some(self.name);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label,
+            source: wgpu::ShaderSource::Wgsl(self.source.into()),
+        });
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label,
+            entries: self.entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label,
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipelines = self.entry_points.map(|entry| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        });
+        (layout, pipelines)
     }
-    #[cfg(target_arch = "wasm32")]
-    {
-        Ok(create_pipelines(
-            device,
-            name,
-            source,
-            entries,
-            entry_points,
-        ))
+
+    /// [`Self::create`] inside validation and internal error scopes: the compiler's log, when
+    /// WGSL validation or the driver rejects the shader, comes back as an `Unavailable` error
+    /// naming it.
+    async fn compile(self, device: &wgpu::Device) -> Result<Pipelines<N>> {
+        let name = self.name.to_string();
+        let internal = device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let compiled = self.create(device);
+        let validation = validation.pop().await;
+        let internal = internal.pop().await;
+        match validation.or(internal) {
+            Some(error) => Err(unavailable(format!(
+                "WGSL shader {name} failed to compile: {error}"
+            ))),
+            None => Ok(compiled),
+        }
+    }
+
+    /// [`Self::compile`] for the pipelines built at first use. Natively it waits for the error
+    /// scopes; in the browser, which cannot block, the pipelines are created without them and a
+    /// compile error surfaces as the device's uncaptured error at the first dispatch.
+    fn compile_now(self, device: &wgpu::Device) -> Result<Pipelines<N>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            pollster::block_on(self.compile(device))
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            Ok(self.create(device))
+        }
     }
 }
 
 impl Kernels {
     async fn new(device: &wgpu::Device) -> Result<Self> {
-        let family = Family::Quantize;
-        let (quantize_layout, [quantize]) = compile(
-            device,
-            family.file_name(),
-            shaders::module_source(family),
-            &[
+        let (quantize_layout, [quantize]) = ModuleSpec {
+            name: Family::Quantize.file_name(),
+            source: shaders::module_source(Family::Quantize),
+            entries: &[
                 uniform_entry(0),
                 storage_entry(1, true),
                 storage_entry(2, false),
             ],
-            ["quantize"],
-        )
+            entry_points: ["quantize"],
+        }
+        .compile(device)
         .await?;
-        let family = Family::Block;
-        let (block_layout, [block_max, block_apply]) = compile(
-            device,
-            family.file_name(),
-            shaders::module_source(family),
-            &[
+        let (block_layout, [block_max, block_apply]) = ModuleSpec {
+            name: Family::Block.file_name(),
+            source: shaders::module_source(Family::Block),
+            entries: &[
                 uniform_entry(0),
                 storage_entry(1, true),
                 storage_entry(2, false),
                 storage_entry(3, false),
             ],
-            ["block_max", "block_apply"],
-        )
+            entry_points: ["block_max", "block_apply"],
+        }
+        .compile(device)
         .await?;
         Ok(Self {
             quantize_layout,

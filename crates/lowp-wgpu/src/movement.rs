@@ -13,7 +13,7 @@
 //! large (col2im then adds tap by tap in ascending order, the order of the direct kernel).
 
 use crate::params::MoveParams;
-use crate::{WgpuBackend, WgpuBuffer, compile_now, range, storage_entry, uniform_entry, whole};
+use crate::{ModuleSpec, WgpuBackend, WgpuBuffer, range, storage_entry, uniform_entry, whole};
 use lowp_backend::layout::{self, LiftedGeometry, outer_inner, strides};
 use lowp_backend::strided::{StridedCopy, scatter_add_tables};
 use lowp_backend::{BackendError, ConvGeometry, Result, SliceRange};
@@ -36,18 +36,18 @@ pub(crate) struct Kernels {
 }
 
 fn compile(device: &wgpu::Device) -> Result<Kernels> {
-    let (layout, [strided_copy, scatter_add, im2col, col2im]) = compile_now(
-        device,
-        "movement.wgsl",
-        SOURCE.to_string(),
-        &[
+    let (layout, [strided_copy, scatter_add, im2col, col2im]) = ModuleSpec {
+        name: "movement.wgsl",
+        source: SOURCE.to_string(),
+        entries: &[
             uniform_entry(0),
             storage_entry(1, true),
             storage_entry(2, false),
             storage_entry(3, true),
         ],
-        ["strided_copy", "scatter_add", "im2col", "col2im"],
-    )?;
+        entry_points: ["strided_copy", "scatter_add", "im2col", "col2im"],
+    }
+    .compile_now(device)?;
     Ok(Kernels {
         layout,
         strided_copy,

@@ -18,7 +18,7 @@
 
 use crate::params::{DispatchParams, OpsParams, ReduceParams, binary_code, unary_code};
 use crate::{
-    WgpuBackend, WgpuBuffer, compile_now, range, shaders, storage_entry, uniform_entry, whole,
+    ModuleSpec, WgpuBackend, WgpuBuffer, range, shaders, storage_entry, uniform_entry, whole,
 };
 use lowp_backend::{Backend, BackendError, Result, layout};
 use lowp_formats::{BinaryOp, Format, Quantizer, ReduceOp, UnaryOp};
@@ -57,30 +57,30 @@ pub(crate) struct Kernels {
 }
 
 fn compile(device: &wgpu::Device) -> Result<Kernels> {
-    let (ops_layout, [unary, binary, select]) = compile_now(
-        device,
-        "ops.wgsl",
-        module_source(OPS),
-        &[
+    let (ops_layout, [unary, binary, select]) = ModuleSpec {
+        name: "ops.wgsl",
+        source: module_source(OPS),
+        entries: &[
             uniform_entry(0),
             storage_entry(1, true),
             storage_entry(2, true),
             storage_entry(3, true),
             storage_entry(4, false),
         ],
-        ["unary", "binary", "select_values"],
-    )?;
-    let (reduce_layout, [reduce]) = compile_now(
-        device,
-        "reduce.wgsl",
-        module_source(REDUCE),
-        &[
+        entry_points: ["unary", "binary", "select_values"],
+    }
+    .compile_now(device)?;
+    let (reduce_layout, [reduce]) = ModuleSpec {
+        name: "reduce.wgsl",
+        source: module_source(REDUCE),
+        entries: &[
             uniform_entry(0),
             storage_entry(1, true),
             storage_entry(2, false),
         ],
-        ["reduce"],
-    )?;
+        entry_points: ["reduce"],
+    }
+    .compile_now(device)?;
     Ok(Kernels {
         ops_layout,
         unary,
