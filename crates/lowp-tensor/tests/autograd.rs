@@ -157,4 +157,8 @@ fn bad_shapes_are_errors() {
     assert!(a.narrow(1, 2, 2).is_err());
     assert!(a.index_select(0, &[2]).is_err());
     assert!(Tensor::from_slice(&[1.0], &[2], &device).is_err());
+    // More elements than a buffer can hold, or than usize can count: errors, not panics.
+    assert!(Tensor::zeros(&[1 << 62], &device).is_err());
+    assert!(Tensor::rand_uniform(0.0, 1.0, &[usize::MAX, 2], 0, &device).is_err());
+    assert!(a.reshape(&[1 << 40, 1 << 40]).is_err());
 }
