@@ -58,6 +58,16 @@ pub(crate) fn quantize_signal(
     Ok((cast(quant, &scaled, seed)?, scale))
 }
 
+/// `Qgrad(x)`: a gradient cast to `grad_quant`, seeded with role `seed_role` of `call`.
+pub(crate) fn grad_cast(
+    x: &Tensor,
+    formats: &QAffineFormats,
+    call: &CallSeeds,
+    seed_role: u64,
+) -> Result<Tensor> {
+    cast(formats.grad_quant.as_ref(), x, call.seed(seed_role))
+}
+
 /// `2^(floor(log2(max / amax)) - margin)`, 1 when `amax = max|x|` is 0 or not finite; the
 /// exponent is clamped to binary32's normal range.
 fn power_of_two_scale(x: &Tensor, max: f32, margin: i32) -> Result<f32> {
@@ -183,12 +193,7 @@ pub fn qlinear(
                     &formats.gemm(false, call.seed(role::BWD_GEMM_INPUT))?,
                 )?;
                 let gx = unscale(&gx, sg, sw)?;
-                let gx = cast(
-                    formats.grad_quant.as_ref(),
-                    &gx,
-                    call.seed(role::GRAD_INPUT),
-                )?
-                .reshape(&x_shape)?;
+                let gx = grad_cast(&gx, &formats, &call, role::GRAD_INPUT)?.reshape(&x_shape)?;
                 let gw = gq.qgemm(
                     &xq,
                     true,
@@ -196,22 +201,14 @@ pub fn qlinear(
                     &formats.gemm(false, call.seed(role::BWD_GEMM_WEIGHT))?,
                 )?;
                 let gw = unscale(&gw, sg, sx)?;
-                let gw = cast(
-                    formats.grad_quant.as_ref(),
-                    &gw,
-                    call.seed(role::GRAD_WEIGHT),
-                )?;
+                let gw = grad_cast(&gw, &formats, &call, role::GRAD_WEIGHT)?;
                 let mut grads = vec![Some(gx), Some(gw)];
                 if has_bias {
                     let (add, rounding) = formats.add_step(false);
                     let q = step_quantizer(Some(&add), rounding, call.seed(role::BWD_BIAS_SUM))?;
                     let gb = gq.reduce_raw(ReduceOp::Sum, 0, false, q.as_ref())?;
                     let gb = unscale(&gb, sg, 1.0)?;
-                    grads.push(Some(cast(
-                        formats.grad_quant.as_ref(),
-                        &gb,
-                        call.seed(role::GRAD_BIAS),
-                    )?));
+                    grads.push(Some(grad_cast(&gb, &formats, &call, role::GRAD_BIAS)?));
                 }
                 Ok(grads)
             };
@@ -277,11 +274,7 @@ pub fn qmatmul(input: &Tensor, other: &Tensor, formats: &QAffineFormats) -> Resu
                 )?;
                 let ga = unscale(&ga, sg, sb)?.reshape(&plan.a_batched)?;
                 let ga = sum_to_quantized(&ga, &plan.a_shape, sum_q.as_ref())?.reshape(&a_shape)?;
-                let ga = cast(
-                    formats.grad_quant.as_ref(),
-                    &ga,
-                    call.seed(role::GRAD_INPUT),
-                )?;
+                let ga = grad_cast(&ga, &formats, &call, role::GRAD_INPUT)?;
                 let gb = a3.qgemm(
                     &gq,
                     true,
@@ -290,11 +283,7 @@ pub fn qmatmul(input: &Tensor, other: &Tensor, formats: &QAffineFormats) -> Resu
                 )?;
                 let gb = unscale(&gb, sg, sa)?.reshape(&plan.b_batched)?;
                 let gb = sum_to_quantized(&gb, &plan.b_shape, sum_q.as_ref())?.reshape(&b_shape)?;
-                let gb = cast(
-                    formats.grad_quant.as_ref(),
-                    &gb,
-                    call.seed(role::GRAD_WEIGHT),
-                )?;
+                let gb = grad_cast(&gb, &formats, &call, role::GRAD_WEIGHT)?;
                 Ok(vec![Some(ga), Some(gb)])
             };
             run().map_err(to_tensor_error)

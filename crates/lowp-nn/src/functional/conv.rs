@@ -1,7 +1,7 @@
 //! `qconv` and `qconv_transpose`: N-d (1 to 3 spatial axes) convolutions as im2col + quantized
 //! GEMM per group (the formats of [`QAffineFormats`]), with their quantized backward.
 
-use super::affine::{Signal, quantize_signal, unscale};
+use super::affine::{Signal, grad_cast, quantize_signal, unscale};
 use super::to_tensor_error;
 use crate::error::{NnError, Result};
 use crate::formats::{QAffineFormats, affine_role as role};
@@ -259,13 +259,13 @@ fn gradients(
     gx: &Tensor,
     gw: &Tensor,
 ) -> Result<Vec<Option<Tensor>>> {
-    let gw = cast(
-        formats.grad_quant.as_ref(),
+    let gw = grad_cast(
         &unscale(gw, sg, sx)?.reshape(&shapes.weight)?,
-        call.seed(role::GRAD_WEIGHT),
+        formats,
+        call,
+        role::GRAD_WEIGHT,
     )?;
-    let gx = cast(formats.grad_quant.as_ref(), gx, call.seed(role::GRAD_INPUT))?
-        .reshape(&shapes.input)?;
+    let gx = grad_cast(gx, formats, call, role::GRAD_INPUT)?.reshape(&shapes.input)?;
     let mut grads = vec![Some(gx), Some(gw)];
     if shapes.has_bias {
         let gb = unscale(
@@ -273,11 +273,7 @@ fn gradients(
             sg,
             1.0,
         )?;
-        grads.push(Some(cast(
-            formats.grad_quant.as_ref(),
-            &gb,
-            call.seed(role::GRAD_BIAS),
-        )?));
+        grads.push(Some(grad_cast(&gb, formats, call, role::GRAD_BIAS)?));
     }
     Ok(grads)
 }
