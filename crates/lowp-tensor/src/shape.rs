@@ -3,15 +3,14 @@
 use crate::error::{Result, TensorError};
 
 /// Number of elements of `shape`, an error if there are more than one buffer can hold
-/// ([`MAX_ELEMENTS`](lowp_backend::layout::MAX_ELEMENTS); an overflowing product included).
+/// ([`element_count`](lowp_backend::layout::element_count)).
 pub fn elements(shape: &[usize]) -> Result<usize> {
-    match shape.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)) {
-        Some(n) if n <= lowp_backend::layout::MAX_ELEMENTS => Ok(n),
-        _ => Err(TensorError::shape(
+    lowp_backend::layout::element_count(shape).map_err(|_| {
+        TensorError::shape(
             "shape",
             format!("{shape:?} has more elements than a buffer can hold"),
-        )),
-    }
+        )
+    })
 }
 
 /// The numpy broadcast of two shapes (right-aligned; equal sizes or 1), or an error naming `op`.
